@@ -1,0 +1,51 @@
+# semhash: two commands do everything on a fresh machine.
+#   make reproduce   set-up, then every notebook on the quick CPU profile (figures/, results/)
+#   make test        set-up, then the test suite
+# Set-up is idempotent: a stamp file skips the install when pyproject/constraints did not change.
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.semhash-installed
+PROFILE  ?= quick
+PYTEST_ARGS ?=
+
+.PHONY: setup system resources test test-fast reproduce reproduce-paper bench clean-cache help
+
+help:
+	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE))"
+	@echo "make test        set up and run the test suite"
+	@echo "make bench       retrieval and loss benchmarks"
+
+system:
+	@bash scripts/install_system_packages.sh
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test]"
+	@touch $(STAMP)
+
+resources: $(STAMP)
+	@$(BIN)/python -m semhash_lib.resources
+
+setup: system $(STAMP) resources
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+reproduce: setup
+	$(BIN)/semhash reproduce --profile $(PROFILE)
+
+reproduce-paper: setup
+	$(BIN)/semhash reproduce --profile paper
+
+bench: setup
+	$(BIN)/python benchmarks/bench_retrieval.py
+	$(BIN)/python benchmarks/bench_losses.py
+
+clean-cache:
+	rm -rf data/cache
