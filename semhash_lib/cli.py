@@ -1,0 +1,183 @@
+"""The ``semhash`` command: run the paper's notebooks in order under a named profile.
+
+    semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04]
+    semhash list                      # the notebooks and profiles
+    semhash resources                 # provision and check WordNet, the sentence model, the weights
+
+``reproduce`` executes ``notebooks/NN_*.ipynb`` with papermill (working directory ``notebooks/``), passing
+``profile`` plus the profile's parameters for that notebook, and writes
+
+- executed copies to ``results/notebooks/`` (or ``--output-dir``),
+- figures to ``figures/`` (PNG and SVG, written by the notebooks),
+- tables to ``results/*.csv`` and a markdown summary ``results/summary_<profile>.md``.
+
+A failing notebook stops the run with the notebook, the cell and the error named (exit status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+import time
+from pathlib import Path
+
+from .io import atomic_write, project_root
+
+__all__ = ["main", "find_notebooks", "run_notebooks", "NotebookFailed"]
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message names the notebook, the cell and the error."""
+
+
+def find_notebooks(notebook_dir: Path, only: list[str] | None = None, start: str | None = None) -> list[Path]:
+    """Ordered ``NN_*.ipynb`` files; ``only``/``start`` select by number prefix or stem."""
+    books = sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
+    if not books:
+        raise FileNotFoundError(f"no notebooks (NN_*.ipynb) in {notebook_dir}")
+
+    def matches(p: Path, key: str) -> bool:
+        return p.stem == key or p.stem.split("_", 1)[0] == key.zfill(2)
+
+    if only:
+        unknown = [k for k in only if not any(matches(p, k) for p in books)]
+        if unknown:
+            raise SystemExit(f"semhash: no notebook matches {unknown}; have {[p.stem for p in books]}")
+        books = [p for p in books if any(matches(p, k) for k in only)]
+    if start:
+        idx = [i for i, p in enumerate(books) if matches(p, start)]
+        if not idx:
+            raise SystemExit(f"semhash: no notebook matches --from {start!r}")
+        books = books[idx[0]:]
+    return books
+
+
+def _failure_message(nb_path: Path, err: Exception) -> str:
+    cell = getattr(err, "exec_count", None)
+    ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
+    where = f"cell [{cell}]" if cell is not None else "a cell"
+    return f"notebook {nb_path.name} failed in {where}: {ename}: {evalue}"
+
+
+def run_notebooks(notebooks: list[Path], profile: str, output_dir: Path, figures_dir: Path,
+                  results_dir: Path, extra: dict | None = None, kernel: str = "python3",
+                  progress: bool = True) -> list[dict]:
+    """Execute ``notebooks`` in order with papermill; returns one record per notebook.
+
+    Raises :class:`NotebookFailed` on the first failure (its executed copy, with the traceback, is kept).
+    """
+    import papermill as pm
+
+    from .profiles import load_profile
+
+    prof = load_profile(profile)
+    per_notebook = prof.get("notebooks", {}) or {}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for nb in notebooks:
+        params = {"profile": profile, "figures_dir": str(figures_dir.resolve()),
+                  "results_dir": str(results_dir.resolve())}
+        params.update(per_notebook.get(nb.stem, {}) or {})
+        params.update(extra or {})
+        out = output_dir / nb.name
+        print(f"[semhash] {nb.name} (profile={profile}) ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(nb.parent),
+                                kernel_name=kernel, progress_bar=progress, log_output=False)
+        except Exception as err:  # papermill wraps the cell error; keep the executed copy for inspection
+            raise NotebookFailed(_failure_message(nb, err) + f"\n  executed copy: {out}") from err
+        seconds = time.perf_counter() - t0
+        print(f"[semhash] {nb.name} done in {seconds:.0f} s", flush=True)
+        records.append({"notebook": nb.name, "seconds": round(seconds, 1), "output": str(out)})
+    return records
+
+
+def write_summary(records: list[dict], profile: str, results_dir: Path, figures_dir: Path) -> Path:
+    """A markdown summary: what ran, how long, on what machine, the results tables and the figures."""
+    import pandas as pd
+
+    lines = [f"# semhash reproduce — profile `{profile}`", "",
+             f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+             f"- machine: {platform.node() or 'unknown'}, {platform.machine()}, {_cpu_count()} CPU cores, "
+             f"{_gpu_name() or 'no GPU'}",
+             f"- command: `semhash reproduce --profile {profile}`", "", "| notebook | seconds |", "| --- | ---: |"]
+    lines += [f"| {r['notebook']} | {r['seconds']:.0f} |" for r in records]
+    lines.append(f"| **total** | {sum(r['seconds'] for r in records):.0f} |")
+    for csv in sorted(results_dir.glob("*.csv")):
+        try:
+            table = pd.read_csv(csv)
+        except Exception:
+            continue
+        lines += ["", f"## {csv.name}", "", table.head(60).to_markdown(index=False, floatfmt=".4f")]
+    figs = sorted(figures_dir.glob("*.png"))
+    if figs:
+        lines += ["", "## Figures", ""] + [f"- `{f.name}`" for f in figs]
+    path = results_dir / f"summary_{profile}.md"
+    with atomic_write(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def _cpu_count() -> int:
+    import os
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _gpu_name() -> str | None:
+    try:
+        import torch
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    root = project_root()
+    parser = argparse.ArgumentParser(prog="semhash", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("reproduce", help="run the notebooks in order with papermill")
+    rep.add_argument("--profile", default="quick", help="quick (CPU, default), medium, paper (GPU) or test")
+    rep.add_argument("--only", action="append", help="run only this notebook (number like 03, or stem); repeatable")
+    rep.add_argument("--from", dest="start", help="start at this notebook")
+    rep.add_argument("--notebook-dir", type=Path, default=root / "notebooks")
+    rep.add_argument("--output-dir", type=Path, default=root / "results" / "notebooks")
+    rep.add_argument("--figures-dir", type=Path, default=root / "figures")
+    rep.add_argument("--results-dir", type=Path, default=root / "results")
+    rep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="override a notebook parameter (YAML value), e.g. -p epochs 2")
+    sub.add_parser("list", help="list notebooks and profiles")
+    sub.add_parser("resources", help="provision and check offline resources")
+    args = parser.parse_args(argv)
+
+    if args.command == "resources":
+        from .resources import provision
+        return 0 if all(v.startswith("ok") for v in provision().values()) else 1
+    if args.command == "list":
+        from .profiles import available_profiles
+        for nb in find_notebooks(root / "notebooks"):
+            print(nb.name)
+        print("profiles:", ", ".join(available_profiles()))
+        return 0
+
+    import yaml
+
+    extra = {k: yaml.safe_load(v) for k, v in (args.parameter or [])}
+    books = find_notebooks(args.notebook_dir, args.only, args.start)
+    t0 = time.perf_counter()
+    try:
+        records = run_notebooks(books, args.profile, args.output_dir, args.figures_dir, args.results_dir, extra)
+    except NotebookFailed as e:
+        print(f"semhash: {e}", file=sys.stderr)
+        return 1
+    summary = write_summary(records, args.profile, args.results_dir, args.figures_dir)
+    print(f"[semhash] {len(records)} notebooks in {time.perf_counter() - t0:.0f} s; summary: {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
