@@ -1,0 +1,511 @@
+"""Bit packing and exact, stable Hamming-ranking retrieval (paper §4.5: codes are ``sign(h)``, retrieval
+ranks the database by Hamming distance to the query).
+
+Conventions used everywhere in semhash:
+
+- **Bits.** A real output ``h`` becomes the bit ``h >= 0`` (``sign`` with ``0 -> +1``, as
+  :func:`semhash_lib.models.sign_codes`); a ±1 code gives ``+1 -> 1``, ``-1 -> 0``.
+- **Packing** is faiss' binary layout: bit ``j`` of a code is bit ``j % 8`` (least significant first) of
+  byte ``j // 8``, i.e. ``np.packbits(bits, axis=1, bitorder="little")``. Padding bits are 0, so they
+  never change a Hamming distance.
+- **Ranking** is by ``(distance, database index)``: ties in Hamming distance are broken by the database
+  index, smallest first (stable). The tie order of a ranking matters for mAP/mAHP with short codes;
+  :mod:`semhash_lib.metrics` also offers the tie-averaged variant.
+
+Algorithm (exact, no approximation): the queries are processed in chunks of ``c`` rows; for a chunk the
+full ``(c, N)`` distance matrix is computed as ``popcount(q XOR db)`` over 64-bit words (``uint8``
+distances, ``uint16`` above 248 bits), then sorted per row with numpy's *stable* sort, which is a
+linear-time radix sort for 8/16-bit keys, so the order is exactly ``(distance, index)``. Chunks run on
+``num_threads`` threads (numpy releases the GIL in these loops).
+
+Memory bound: about ``25 * c * N`` bytes per chunk in flight (the 8-byte XOR buffer, the 8-byte sort
+indices, the distances and the sort's work space), with ``c * N <= chunk_elements`` (default
+:data:`CHUNK_ELEMENTS` = 2**22, i.e. ~100 MB per chunk) and at most ``num_threads`` chunks at once; plus
+the outputs (12 bytes per returned neighbour).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from .io import atomic_write
+
+__all__ = [
+    "CHUNK_ELEMENTS",
+    "pack_codes",
+    "unpack_codes",
+    "code_bits",
+    "hamming_distance_matrix",
+    "hamming_topk",
+    "real_topk",
+    "map_ranked_chunks",
+    "HashIndex",
+]
+
+#: Default bound on ``chunk_rows * database_size`` (number of distances held per chunk).
+CHUNK_ELEMENTS = 1 << 22
+
+CodeKind = Literal["auto", "real", "pm1", "01", "packed"]
+
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input conversion
+# ----------------------------------------------------------------------------------------------------
+
+def _to_numpy(x: Any, name: str) -> np.ndarray:
+    """A numpy view of ``x`` (numpy array, torch tensor on any device, or nested list)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor without importing torch
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"{name}: expected a numeric array or tensor, got an object array")
+    return arr
+
+
+def _check_2d(arr: np.ndarray, name: str) -> None:
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (num_codes, bits), got shape {arr.shape}")
+
+
+def _bits_of(arr: np.ndarray, kind: str, name: str) -> np.ndarray:
+    """Boolean bits (N, K) of an unpacked code array, following the module's conventions."""
+    if kind == "auto":
+        if arr.dtype == np.bool_:
+            kind = "01"
+        elif np.issubdtype(arr.dtype, np.integer):
+            values = np.unique(arr)
+            if np.isin(values, (-1, 1)).all():
+                kind = "pm1"
+            elif np.isin(values, (0, 1)).all():
+                kind = "01"
+            else:
+                raise ValueError(
+                    f"{name}: integer codes must be ±1 or {{0, 1}}, found values {values[:8].tolist()}; "
+                    "pass real outputs as a float array, or kind='real' to threshold at 0")
+        elif np.issubdtype(arr.dtype, np.floating):
+            kind = "real"
+        else:
+            raise TypeError(f"{name}: unsupported dtype {arr.dtype} for codes")
+    if kind in ("real", "pm1") and np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"{name}: codes contain NaN or inf ({int((~np.isfinite(arr)).sum())} entries); "
+                         "check the model outputs before encoding")
+    if kind == "real":
+        return arr >= 0
+    if kind == "pm1":
+        if not np.isin(arr, (-1, 1)).all():
+            raise ValueError(f"{name}: kind='pm1' needs values in {{-1, +1}}")
+        return arr > 0
+    if kind == "01":
+        if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{name}: kind='01' needs values in {{0, 1}}")
+        return arr.astype(bool)
+    raise ValueError(f"{name}: unknown kind {kind!r}; use 'auto', 'real', 'pm1', '01' or 'packed'")
+
+
+def _packed_and_bits(x: Any, name: str = "codes", kind: CodeKind = "auto") -> tuple[np.ndarray, int | None]:
+    """``(packed uint8 (N, ceil(K/8)), K)``; ``K`` is ``None`` for input that was already packed."""
+    arr = _to_numpy(x, name)
+    _check_2d(arr, name)
+    if kind == "packed" or (kind == "auto" and arr.dtype == np.uint8):
+        if arr.dtype != np.uint8:
+            raise TypeError(f"{name}: kind='packed' needs a uint8 array, got {arr.dtype}")
+        return np.ascontiguousarray(arr), None
+    bits = _bits_of(arr, kind, name)
+    return np.packbits(bits, axis=1, bitorder="little"), arr.shape[1]
+
+
+def pack_codes(x: Any, kind: CodeKind = "auto") -> np.ndarray:
+    """Pack codes into faiss' binary layout: ``uint8 (N, ceil(K/8))``.
+
+    ``byte[n, j // 8]`` holds bit ``j`` of code ``n`` at position ``j % 8`` (least significant bit first,
+    ``np.packbits(..., bitorder="little")``), which is the layout ``faiss.IndexBinaryFlat`` reads.
+
+    ``x``: numpy array or torch tensor (N, K). ``kind="auto"`` decides by dtype:
+
+    - ``uint8``: already packed, returned unchanged (so {0,1} bits must not be given as ``uint8``;
+      use ``bool`` or ``kind="01"``);
+    - ``bool``: the bits themselves;
+    - other integers: ±1 codes (``+1 -> 1``) or {0, 1} bits;
+    - floats: real outputs ``h``, bit ``= h >= 0`` (sign with ``0 -> +1``); NaN/inf raise ``ValueError``.
+
+    ``kind`` forces one reading: ``"real"``, ``"pm1"``, ``"01"`` or ``"packed"``.
+    """
+    return _packed_and_bits(x, "codes", kind)[0]
+
+
+def unpack_codes(packed: Any, bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_codes`: ``uint8 (N, ceil(bits/8))`` -> ±1 ``int8 (N, bits)``."""
+    arr = _to_numpy(packed, "packed")
+    _check_2d(arr, "packed")
+    if arr.dtype != np.uint8 or arr.shape[1] != (bits + 7) // 8:
+        raise ValueError(f"unpack_codes: expected uint8 (N, {(bits + 7) // 8}) for {bits} bits, "
+                         f"got {arr.dtype} {arr.shape}")
+    b = np.unpackbits(arr, axis=1, count=bits, bitorder="little")
+    return (2 * b.astype(np.int8) - 1).astype(np.int8)
+
+
+def code_bits(x: Any) -> int:
+    """Number of bits of a code array: ``K`` for unpacked (N, K) input, ``8 * bytes`` for packed ``uint8``."""
+    arr = _to_numpy(x, "codes")
+    _check_2d(arr, "codes")
+    return arr.shape[1] * (8 if arr.dtype == np.uint8 else 1)
+
+
+def _prepare_pair(query: Any, db: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Pack query and database codes and check that their bit lengths agree."""
+    q, kq = _packed_and_bits(query, "query_codes")
+    d, kd = _packed_and_bits(db, "db_codes")
+    if q.shape[1] != d.shape[1] or (kq is not None and kd is not None and kq != kd):
+        raise ValueError(
+            f"query and database codes have different lengths: "
+            f"{kq if kq is not None else 8 * q.shape[1]} vs {kd if kd is not None else 8 * d.shape[1]} bits "
+            f"({q.shape[1]} vs {d.shape[1]} packed bytes); encode both with the same model")
+    if d.shape[0] == 0:
+        raise ValueError("db_codes is empty")
+    return q, d
+
+
+# ----------------------------------------------------------------------------------------------------
+# Hamming distances
+# ----------------------------------------------------------------------------------------------------
+
+def _as_words(packed: np.ndarray) -> np.ndarray:
+    """uint64 words (N, W), zero-padded: the Hamming distance of two codes is the popcount of the XOR."""
+    n, nbytes = packed.shape
+    words = -(-nbytes // 8)
+    if nbytes != 8 * words:
+        padded = np.zeros((n, 8 * words), dtype=np.uint8)
+        padded[:, :nbytes] = packed
+        packed = padded
+    return np.ascontiguousarray(packed).view(np.uint64).reshape(n, words)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    """Bits set per uint64 element (``np.bitwise_count`` on numpy >= 2, a byte table otherwise)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return _POPCOUNT8[x.view(np.uint8)].reshape(*x.shape, 8).sum(-1, dtype=np.uint8)
+
+
+def _distance_dtype(nbytes: int) -> type:
+    """Smallest unsigned type that holds every distance plus the self-exclusion sentinel."""
+    return np.uint8 if 8 * nbytes + 1 <= 255 else np.uint16
+
+
+def _distance_block(qw: np.ndarray, dwt: np.ndarray, dtype: type) -> np.ndarray:
+    """Hamming distances (c, N) between query words (c, W) and database words given transposed (W, N)."""
+    c, words = qw.shape
+    out = np.zeros((c, dwt.shape[1]), dtype=dtype)
+    buf = np.empty((c, dwt.shape[1]), dtype=np.uint64)
+    for w in range(words):
+        np.bitwise_xor(qw[:, w, None], dwt[w][None, :], out=buf)
+        out += _popcount(buf)
+    return out
+
+
+def hamming_distance_matrix(query_codes: Any, db_codes: Any) -> np.ndarray:
+    """All Hamming distances ``D[i, j] = popcount(q_i XOR db_j)``, int32 (Q, N). For small inputs (no chunking).
+
+    Codes in any form accepted by :func:`pack_codes`.
+    """
+    q, d = _prepare_pair(query_codes, db_codes)
+    return _distance_block(_as_words(q), np.ascontiguousarray(_as_words(d).T), np.uint16).astype(np.int32)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Chunked exact ranking
+# ----------------------------------------------------------------------------------------------------
+
+def _check_k(k: int | None, n_db: int, exclude_self: bool) -> int:
+    available = n_db - 1 if exclude_self else n_db
+    if k is None:
+        return available
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be a positive int or None (all), got {k!r}")
+    if k <= 0:
+        raise ValueError(f"k must be positive, got k={k}")
+    if k > available:
+        raise ValueError(f"k={k} exceeds the {available} rankable database items"
+                         f"{' (query excluded from its own ranking)' if exclude_self else ''}; "
+                         "lower k or pass k=None for the whole ranking")
+    return int(k)
+
+
+def _sizes(query: Any, db: Any, exclude_self: bool) -> tuple[int, int]:
+    """Numbers of query and database codes; checks the ``exclude_self`` pairing (Q == N)."""
+    q = _to_numpy(query, "query_codes")
+    d = _to_numpy(db, "db_codes")
+    _check_2d(q, "query_codes")
+    _check_2d(d, "db_codes")
+    if exclude_self and q.shape[0] != d.shape[0]:
+        raise ValueError(f"exclude_self=True needs the queries to be the database (Q == N), "
+                         f"got Q={q.shape[0]}, N={d.shape[0]}")
+    return q.shape[0], d.shape[0]
+
+
+def _resolve_threads(num_threads: int | None) -> int:
+    if num_threads is None:
+        return max(1, min(os.cpu_count() or 1, 8))
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    return int(num_threads)
+
+
+def _chunk_starts(n_query: int, n_db: int, chunk_rows: int | None, chunk_elements: int) -> list[tuple[int, int]]:
+    rows = chunk_rows if chunk_rows is not None else max(1, chunk_elements // max(n_db, 1))
+    if rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {rows}")
+    return [(s, min(s + rows, n_query)) for s in range(0, n_query, rows)]
+
+
+def _run_chunks(bounds: list[tuple[int, int]], work: Callable[[int, int], Any], num_threads: int) -> list[Any]:
+    if num_threads == 1 or len(bounds) == 1:
+        return [work(s, e) for s, e in bounds]
+    with ThreadPoolExecutor(max_workers=num_threads) as pool:
+        return list(pool.map(lambda b: work(*b), bounds))
+
+
+def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callable[..., Any], *,
+                      exclude_self: bool = False, rank: str = "hamming", chunk_rows: int | None = None,
+                      chunk_elements: int = CHUNK_ELEMENTS, num_threads: int | None = None) -> list[Any]:
+    """Rank the database for chunks of queries and call ``fn`` on each chunk; returns the list of results.
+
+    ``fn(start, stop, distances, indices, row_distances)`` receives the query rows ``start:stop``, their
+    top-``k`` ``distances`` and ``indices`` (c, k) in ``(distance, index)`` order, and the full distance
+    rows (c, N) of the chunk (the query's own entry set above every real distance when ``exclude_self``).
+    It runs in a worker thread, so the metrics are computed while the chunk is in memory, and only
+    ``fn``'s (small) results are kept. ``rank``: ``"hamming"`` (codes, see :func:`pack_codes`) or
+    ``"euclidean"`` / ``"cosine"`` on real-valued outputs (see :func:`real_topk`).
+    ``exclude_self=True``: query ``i`` is database item ``i`` (needs Q == N) and is left out of its ranking.
+    """
+    threads = _resolve_threads(num_threads)
+    if rank == "hamming":
+        q, d = _prepare_pair(query_codes, db_codes)
+        n_q, n_db = q.shape[0], d.shape[0]
+        qw, dwt = _as_words(q), np.ascontiguousarray(_as_words(d).T)
+        dtype = _distance_dtype(q.shape[1])
+        sentinel = 8 * q.shape[1] + 1
+
+        def block(s: int, e: int) -> np.ndarray:
+            return _distance_block(qw[s:e], dwt, dtype)
+
+        def select(block_d: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+            order = np.argsort(block_d, axis=1, kind="stable")[:, :kk]
+            return np.take_along_axis(block_d, order, axis=1), order
+    elif rank in ("euclidean", "cosine"):
+        qr, dr = _real_pair(query_codes, db_codes, rank)
+        n_q, n_db = qr.shape[0], dr.shape[0]
+        sentinel = np.inf
+        db_sq = np.einsum("ij,ij->i", dr, dr)
+
+        def block(s: int, e: int) -> np.ndarray:
+            return _real_block(qr[s:e], dr, db_sq, rank)
+
+        select = _stable_topk_rows
+    else:
+        raise ValueError(f"rank must be 'hamming', 'euclidean' or 'cosine', got {rank!r}")
+    if exclude_self and n_q != n_db:
+        raise ValueError(f"exclude_self=True needs the queries to be the database (Q == N), got Q={n_q}, N={n_db}")
+    kk = _check_k(k, n_db, exclude_self)
+
+    def work(s: int, e: int) -> Any:
+        rows = block(s, e)
+        if exclude_self:
+            rows[np.arange(e - s), np.arange(s, e)] = sentinel
+        dist, idx = select(rows, kk)
+        return fn(s, e, dist, idx.astype(np.int64, copy=False), rows)
+
+    return _run_chunks(_chunk_starts(n_q, n_db, chunk_rows, chunk_elements), work, threads)
+
+
+def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,
+                 chunk_rows: int | None = None, chunk_elements: int = CHUNK_ELEMENTS,
+                 num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` Hamming neighbours: ``(distances int32 (Q, k), indices int64 (Q, k))``.
+
+    Neighbours are ordered by ``(Hamming distance, database index)``: ties are broken by the database
+    index, smallest first, so the result is deterministic and equal to a stable sort of each distance row.
+    ``k=None`` ranks the whole database. ``exclude_self=True``: the queries are the database (query ``i``
+    is item ``i``) and each query is left out of its own ranking (then ``k <= N - 1``).
+    Codes: ±1 / {0,1} / real arrays or tensors, or packed ``uint8`` (see :func:`pack_codes`).
+    Memory is bounded by chunking the queries (module docstring).
+    """
+    n_q, n_db = _sizes(query_codes, db_codes, exclude_self)
+    kk = _check_k(k, n_db, exclude_self)
+    out_d = np.empty((n_q, kk), dtype=np.int32)
+    out_i = np.empty((n_q, kk), dtype=np.int64)
+
+    def fill(s: int, e: int, dist: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+        out_d[s:e] = dist
+        out_i[s:e] = idx
+
+    map_ranked_chunks(query_codes, db_codes, k, fill, exclude_self=exclude_self, chunk_rows=chunk_rows,
+                      chunk_elements=chunk_elements, num_threads=num_threads)
+    return out_d, out_i
+
+
+# ----------------------------------------------------------------------------------------------------
+# Continuous (real-valued) retrieval, for the "continuous vs binary" comparison
+# ----------------------------------------------------------------------------------------------------
+
+def _real_pair(query: Any, db: Any, rank: str) -> tuple[np.ndarray, np.ndarray]:
+    q = _to_numpy(query, "query_codes")
+    d = _to_numpy(db, "db_codes")
+    for arr, name in ((q, "query_codes"), (d, "db_codes")):
+        _check_2d(arr, name)
+        if arr.dtype == np.uint8:
+            raise TypeError(f"{name}: rank={rank!r} needs real-valued outputs h, not packed codes")
+    if q.shape[1] != d.shape[1]:
+        raise ValueError(f"query and database outputs have different dimensions: {q.shape[1]} vs {d.shape[1]}")
+    if d.shape[0] == 0:
+        raise ValueError("db_codes is empty")
+    q = q.astype(np.float64)
+    d = d.astype(np.float64)
+    for arr, name in ((q, "query_codes"), (d, "db_codes")):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name}: outputs contain NaN or inf")
+    if rank == "cosine":
+        out = []
+        for arr, name in ((q, "query_codes"), (d, "db_codes")):
+            norm = np.linalg.norm(arr, axis=1, keepdims=True)
+            if (norm == 0).any():
+                raise ValueError(f"{name}: cosine ranking is undefined for all-zero vectors "
+                                 f"({int((norm == 0).sum())} rows)")
+            out.append(arr / norm)
+        q, d = out
+    return q, d
+
+
+def _real_block(q: np.ndarray, d: np.ndarray, d_sq: np.ndarray, rank: str) -> np.ndarray:
+    """Euclidean: squared distance ``|q|^2 + |d|^2 - 2 q.d`` (same order as the distance);
+    cosine: ``1 - cos`` (inputs already normalised). float64."""
+    dot = q @ d.T
+    if rank == "cosine":
+        return 1.0 - dot
+    out = np.einsum("ij,ij->i", q, q)[:, None] + d_sq[None, :] - 2.0 * dot
+    return np.maximum(out, 0.0, out=out)
+
+
+def _stable_topk_rows(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k of each row in ``(value, column)`` order, any dtype, without a full sort.
+
+    The k-th smallest value ``t`` of each row comes from ``np.partition``; every entry ``<= t`` is a
+    candidate (at least k per row); the candidates are ordered by ``(row, value, column)`` with
+    ``np.lexsort`` and the first k of each row are kept.
+    """
+    c, n = rows.shape
+    if k == n:
+        order = np.argsort(rows, axis=1, kind="stable")
+        return np.take_along_axis(rows, order, axis=1), order
+    kth = np.partition(rows, k - 1, axis=1)[:, k - 1]
+    r, col = np.nonzero(rows <= kth[:, None])
+    vals = rows[r, col]
+    order = np.lexsort((col, vals, r))
+    r, col, vals = r[order], col[order], vals[order]
+    start = np.searchsorted(r, np.arange(c))
+    keep = (np.arange(r.size) - start[r]) < k
+    return vals[keep].reshape(c, k), col[keep].reshape(c, k)
+
+
+def real_topk(query: Any, db: Any, k: int | None, metric: str = "euclidean", exclude_self: bool = False, *,
+              chunk_rows: int | None = None, chunk_elements: int = CHUNK_ELEMENTS,
+              num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` neighbours of real-valued outputs: ``(distances float64 (Q, k), indices int64 (Q, k))``.
+
+    ``metric="euclidean"``: returned distances are *squared* Euclidean distances (same order);
+    ``metric="cosine"``: ``1 - cos(q, x)``. Computed in float64 by a chunked matrix product; ties (equal
+    computed distances) are broken by database index, as in :func:`hamming_topk`.
+    """
+    n_q, n_db = _sizes(query, db, exclude_self)
+    kk = _check_k(k, n_db, exclude_self)
+    out_d = np.empty((n_q, kk), dtype=np.float64)
+    out_i = np.empty((n_q, kk), dtype=np.int64)
+
+    def fill(s: int, e: int, dist: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+        out_d[s:e] = dist
+        out_i[s:e] = idx
+
+    map_ranked_chunks(query, db, kk, fill, exclude_self=exclude_self, rank=metric, chunk_rows=chunk_rows,
+                      chunk_elements=chunk_elements, num_threads=num_threads)
+    return out_d, out_i
+
+
+# ----------------------------------------------------------------------------------------------------
+# A small index for serving codes
+# ----------------------------------------------------------------------------------------------------
+
+class HashIndex:
+    """Exact Hamming index over ``bits``-bit codes: ``add`` codes, ``search`` neighbours, ``save``/``load``.
+
+    Stores the packed codes (faiss layout, ``ceil(bits/8)`` bytes each); ``search`` is
+    :func:`hamming_topk` (ties by insertion order). A trained model's codes are served with::
+
+        index = HashIndex(64); index.add(db_codes); dist, ids = index.search(query_codes, 10)
+    """
+
+    def __init__(self, bits: int):
+        if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits <= 0:
+            raise ValueError(f"HashIndex: bits must be a positive int, got {bits!r}")
+        self.bits = int(bits)
+        self._codes = np.zeros((0, self.nbytes), dtype=np.uint8)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes per packed code."""
+        return (self.bits + 7) // 8
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The stored packed codes, uint8 (len(self), nbytes)."""
+        return self._codes
+
+    def __len__(self) -> int:
+        return self._codes.shape[0]
+
+    def __repr__(self) -> str:
+        return f"HashIndex(bits={self.bits}, size={len(self)})"
+
+    def _pack(self, codes: Any, name: str) -> np.ndarray:
+        packed, k = _packed_and_bits(codes, name)
+        if (k is not None and k != self.bits) or packed.shape[1] != self.nbytes:
+            got = k if k is not None else f"{packed.shape[1]} packed bytes"
+            raise ValueError(f"HashIndex({self.bits} bits): {name} have {got}; expected {self.bits} bits "
+                             f"or {self.nbytes} packed bytes")
+        return packed
+
+    def add(self, codes: Any) -> None:
+        """Append codes (any form accepted by :func:`pack_codes`); their ids continue from ``len(self)``."""
+        self._codes = np.concatenate([self._codes, self._pack(codes, "codes")])
+
+    def search(self, queries: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(distances int32 (Q, k), ids int64 (Q, k))`` of the ``k`` nearest stored codes."""
+        if len(self) == 0:
+            raise ValueError("HashIndex.search: the index is empty; add codes first")
+        return hamming_topk(self._pack(queries, "queries"), self._codes, k)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the index to ``path`` (``.npz`` with ``bits`` and ``codes``) atomically."""
+        path = Path(path)
+        with atomic_write(path) as f:
+            np.savez(f, bits=np.int64(self.bits), codes=self._codes, format=np.bytes_(b"semhash-hashindex-1"))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "HashIndex":
+        """Read an index written by :meth:`save`; a file of another kind raises ``ValueError``."""
+        with np.load(Path(path), allow_pickle=False) as z:
+            if "format" not in z or bytes(z["format"]) != b"semhash-hashindex-1":
+                raise ValueError(f"{path}: not a semhash HashIndex file")
+            index = cls(int(z["bits"]))
+            codes = z["codes"]
+        if codes.dtype != np.uint8 or codes.ndim != 2 or codes.shape[1] != index.nbytes:
+            raise ValueError(f"{path}: corrupt HashIndex (codes {codes.dtype} {codes.shape} for {index.bits} bits)")
+        index._codes = codes
+        return index
