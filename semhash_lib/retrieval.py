@@ -26,6 +26,7 @@ the outputs (12 bytes per returned neighbour).
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 #: Default bound on ``chunk_rows * database_size`` (number of distances held per chunk).
-CHUNK_ELEMENTS = 1 << 22
+CHUNK_ELEMENTS = 1 << 19
 
 CodeKind = Literal["auto", "real", "pm1", "01", "packed"]
 
@@ -202,11 +203,14 @@ def _distance_dtype(nbytes: int) -> type:
 def _distance_block(qw: np.ndarray, dwt: np.ndarray, dtype: type) -> np.ndarray:
     """Hamming distances (c, N) between query words (c, W) and database words given transposed (W, N)."""
     c, words = qw.shape
-    out = np.zeros((c, dwt.shape[1]), dtype=dtype)
+    out = np.empty((c, dwt.shape[1]), dtype=dtype)
     buf = np.empty((c, dwt.shape[1]), dtype=np.uint64)
     for w in range(words):
         np.bitwise_xor(qw[:, w, None], dwt[w][None, :], out=buf)
-        out += _popcount(buf)
+        if w == 0:
+            out[...] = _popcount(buf)
+        else:
+            out += _popcount(buf)
     return out
 
 
@@ -297,8 +301,7 @@ def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callab
             return _distance_block(qw[s:e], dwt, dtype)
 
         def select(block_d: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
-            order = np.argsort(block_d, axis=1, kind="stable")[:, :kk]
-            return np.take_along_axis(block_d, order, axis=1), order
+            return _hamming_select(block_d, kk, sentinel)
     elif rank in ("euclidean", "cosine"):
         qr, dr = _real_pair(query_codes, db_codes, rank)
         n_q, n_db = qr.shape[0], dr.shape[0]
@@ -323,6 +326,51 @@ def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callab
         return fn(s, e, dist, idx.astype(np.int64, copy=False), rows)
 
     return _run_chunks(_chunk_starts(n_q, n_db, chunk_rows, chunk_elements), work, threads)
+
+
+@functools.lru_cache(maxsize=8)
+def _sample_columns(n: int, size: int = 1024) -> np.ndarray:
+    """A fixed pseudo-random set of ``size`` columns out of ``n`` (random, so periodic data cannot bias it)."""
+    return np.sort(np.random.default_rng(0).choice(n, size=min(size, n), replace=False))
+
+
+def _hamming_select(rows: np.ndarray, k: int, max_value: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k of small-integer distance rows (c, N) in ``(distance, column)`` order.
+
+    For ``k`` close to ``N`` the rows are sorted whole (numpy's stable sort of 8/16-bit keys is a radix
+    sort). Otherwise a threshold ``t`` per row is guessed from a sorted fixed random sample of 1,024 columns (a rank a
+    little above ``k/N`` of the sample); rows where fewer than ``k`` distances are ``<= t`` fall back to
+    ``t = max_value`` (the whole row). All entries ``<= t`` (at least k per row) are candidates: every
+    item outside has a larger distance than k candidates, so the top k are among them. The candidates,
+    taken in row-major order (column increasing), are stably sorted by ``(row, distance)`` and the first k
+    of each row kept. Exact whatever the guess; the guess only sets the amount of work.
+    """
+    c, n = rows.shape
+    if 4 * k >= n:
+        order = np.argsort(rows, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(rows, order, axis=1), order
+    sample = np.sort(rows[:, _sample_columns(n)], axis=1, kind="stable")
+    m = sample.shape[1]
+    guess = min(m - 1, int(np.ceil(1.5 * k * m / n)) + 8)
+    t = sample[:, guess]
+    mask = rows <= t[:, None]
+    flat = np.flatnonzero(mask)  # row-major: by row, then column increasing
+    counts = np.diff(np.searchsorted(flat, np.arange(c + 1) * n))
+    short = counts < k
+    if short.any():  # the guess admitted fewer than k items: take these rows whole
+        mask[short] = True
+        flat = np.flatnonzero(mask)
+        counts[short] = n
+    r, col = np.divmod(flat, n)
+    vals = rows.reshape(-1)[flat]
+    if c * (max_value + 1) <= np.iinfo(np.uint16).max:
+        key = r.astype(np.uint16) * np.uint16(max_value + 1) + vals.astype(np.uint16)
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((vals, r))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pick = order[starts[:, None] + np.arange(k)[None, :]]
+    return vals[pick], col[pick]
 
 
 def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,

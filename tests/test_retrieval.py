@@ -106,6 +106,27 @@ def test_topk_exact_and_stable_with_many_ties():
     np.testing.assert_array_equal(dist, fd)
 
 
+def test_topk_exact_when_sampled_threshold_is_misleading():
+    # hamming_topk guesses a distance threshold from a fixed sample of 1,024 of the N=4096 columns; here
+    # exactly those columns are near the query and all others far, so the guess admits too few items
+    # (fewer than k) and the row must fall back to a full sort
+    from semhash_lib.retrieval import _sample_columns
+
+    rng = np.random.default_rng(9)
+    q = random_pm1(rng, 2, 16)
+    db = -np.repeat(q[:1], 4096, axis=0)                   # distance 16 from query 0
+    near = _sample_columns(4096)
+    assert near.size == 1024
+    flips = rng.integers(0, 9, near.size)                   # 0..8 bits flipped back towards the query
+    for j, f in zip(near, flips):
+        db[j, :16 - f] *= -1
+    dist, idx = hamming_topk(q, db, 700)
+    for i in range(2):
+        d = [brute_hamming(q[i], x) for x in db.tolist()]
+        ref = sorted(range(4096), key=lambda j: (d[j], j))[:700]
+        assert idx[i].tolist() == ref and dist[i].tolist() == [d[j] for j in ref]
+
+
 def test_topk_chunking_and_threads_do_not_change_result():
     rng = np.random.default_rng(4)
     q, db = random_pm1(rng, 37, 16), random_pm1(rng, 200, 16)
