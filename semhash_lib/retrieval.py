@@ -14,14 +14,18 @@ Conventions used everywhere in semhash:
 
 Algorithm (exact, no approximation): the queries are processed in chunks of ``c`` rows; for a chunk the
 full ``(c, N)`` distance matrix is computed as ``popcount(q XOR db)`` over 64-bit words (``uint8``
-distances, ``uint16`` above 248 bits), then sorted per row with numpy's *stable* sort, which is a
-linear-time radix sort for 8/16-bit keys, so the order is exactly ``(distance, index)``. Chunks run on
+distances, ``uint16`` above 248 bits). The top k of each row are then selected exactly
+(:func:`_hamming_select`): a distance threshold guessed from a fixed random sample of the columns admits
+at least k candidates (else the row is sorted whole), and the candidates are sorted stably by
+``(row, distance)`` with numpy's radix sort for 16-bit keys, so the order is exactly
+``(distance, index)``. When ``4k >= N`` the rows are sorted whole (also a radix sort). Chunks run on
 ``num_threads`` threads (numpy releases the GIL in these loops).
 
-Memory bound: about ``25 * c * N`` bytes per chunk in flight (the 8-byte XOR buffer, the 8-byte sort
-indices, the distances and the sort's work space), with ``c * N <= chunk_elements`` (default
-:data:`CHUNK_ELEMENTS` = 2**22, i.e. ~100 MB per chunk) and at most ``num_threads`` chunks at once; plus
-the outputs (12 bytes per returned neighbour).
+Memory bound: about ``20 * c * N`` bytes per chunk in flight (the 8-byte XOR buffer, the distances, the
+candidate mask and, for ``4k >= N``, the 8-byte sort indices), with ``c * N <= chunk_elements`` (default
+:data:`CHUNK_ELEMENTS` = 2**19, i.e. ~10 MB per chunk; small chunks stay in cache and are recycled by the
+allocator) and at most ``num_threads`` chunks at once; plus the outputs (12 bytes per returned
+neighbour) and, in the metrics, ``O(c * k)`` per chunk.
 """
 
 from __future__ import annotations
@@ -81,14 +85,13 @@ def _bits_of(arr: np.ndarray, kind: str, name: str) -> np.ndarray:
         if arr.dtype == np.bool_:
             kind = "01"
         elif np.issubdtype(arr.dtype, np.integer):
-            values = np.unique(arr)
-            if np.isin(values, (-1, 1)).all():
+            if arr.size and arr.min() < 0 and (np.abs(arr) == 1).all():
                 kind = "pm1"
-            elif np.isin(values, (0, 1)).all():
+            elif not arr.size or (arr.min() >= 0 and arr.max() <= 1):
                 kind = "01"
             else:
                 raise ValueError(
-                    f"{name}: integer codes must be ±1 or {{0, 1}}, found values {values[:8].tolist()}; "
+                    f"{name}: integer codes must be ±1 or {{0, 1}}, found values {np.unique(arr)[:8].tolist()}; "
                     "pass real outputs as a float array, or kind='real' to threshold at 0")
         elif np.issubdtype(arr.dtype, np.floating):
             kind = "real"
@@ -100,11 +103,11 @@ def _bits_of(arr: np.ndarray, kind: str, name: str) -> np.ndarray:
     if kind == "real":
         return arr >= 0
     if kind == "pm1":
-        if not np.isin(arr, (-1, 1)).all():
+        if not (np.abs(arr) == 1).all():
             raise ValueError(f"{name}: kind='pm1' needs values in {{-1, +1}}")
         return arr > 0
     if kind == "01":
-        if arr.dtype != np.bool_ and not np.isin(arr, (0, 1)).all():
+        if arr.dtype != np.bool_ and arr.size and not (arr.min() >= 0 and arr.max() <= 1 and (arr == arr.astype(bool)).all()):
             raise ValueError(f"{name}: kind='01' needs values in {{0, 1}}")
         return arr.astype(bool)
     raise ValueError(f"{name}: unknown kind {kind!r}; use 'auto', 'real', 'pm1', '01' or 'packed'")

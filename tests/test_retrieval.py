@@ -62,6 +62,10 @@ def test_pack_input_forms_agree():
     np.testing.assert_array_equal(pack_codes(ref), ref)  # packed passes through
     np.testing.assert_array_equal(unpack_codes(ref, 12), pm1)
     assert code_bits(h) == 12 and code_bits(ref) == 16
+    # float {0, 1} bits need kind="01" (as real outputs both 0 and 1 would give the bit 1)
+    assert pack_codes(np.array([[0.0, 1.0, 1.0]]), kind="01").tolist() == [[0b110]]
+    assert pack_codes(np.array([[0.0, 1.0, 1.0]])).tolist() == [[0b111]]
+    assert pack_codes(np.array([[1, 1, 1]])).tolist() == [[0b111]]  # all +1 reads the same either way
 
 
 def test_pack_rejects_bad_input():
@@ -73,6 +77,10 @@ def test_pack_rejects_bad_input():
         pack_codes(np.ones(8))
     with pytest.raises(ValueError, match="pm1"):
         pack_codes(np.array([[0.5, -1.0]]), kind="pm1")
+    with pytest.raises(ValueError, match="'01'"):
+        pack_codes(np.array([[0.5, 1.0]]), kind="01")
+    with pytest.raises(ValueError, match="unknown kind"):
+        pack_codes(np.array([[0.5, 1.0]]), kind="ternary")
 
 
 # ---------------------------------------------------------------- distances and top-k

@@ -129,7 +129,8 @@ def mean_average_hierarchical_precision(query_codes: Any, db_codes: Any, query_l
     ``class_similarity``: (C, C) non-negative, indexed by the class ids ``query_labels`` / ``db_labels``.
     For data without classes pass ``query_labels=db_labels=None, class_similarity=None`` and
     ``pair_similarity``: a (Q, N) matrix or a callable ``f(query_indices) -> (len, N)`` rows (then each
-    query's ideal list is its own row sorted, so this costs O(N) per query; meant for small N).
+    query's ideal list is its own row sorted, so this costs O(N) per query; meant for small N; with
+    ``num_threads > 1`` the callable is called from several threads at once).
     ``exclude_self=True``: the queries are the database (query ``i`` = item ``i``; test-vs-test as in
     Barz & Denzler): each query is dropped from its own ranking and from its ideal list.
     ``ties``: ``"index"`` (stable) or ``"average"`` (exact expectation under random order within ties).
