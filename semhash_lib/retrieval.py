@@ -25,7 +25,9 @@ Memory bound: about ``20 * c * N`` bytes per chunk in flight (the 8-byte XOR buf
 candidate mask and, for ``4k >= N``, the 8-byte sort indices), with ``c * N <= chunk_elements`` (default
 :data:`CHUNK_ELEMENTS` = 2**19, i.e. ~10 MB per chunk; small chunks stay in cache and are recycled by the
 allocator) and at most ``num_threads`` chunks at once; plus the outputs (12 bytes per returned
-neighbour) and, in the metrics, ``O(c * k)`` per chunk.
+neighbour) and, in the metrics, ``O(c * k)`` per chunk. Real-valued ranking (:func:`real_topk`) holds
+about ``24 * c * N`` bytes per chunk (float64 distances, a partition copy, the candidate mask) with
+``c * N <= REAL_CHUNK_ELEMENTS`` = 2**22 (~100 MB).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .io import atomic_write
 
 __all__ = [
     "CHUNK_ELEMENTS",
+    "REAL_CHUNK_ELEMENTS",
     "pack_codes",
     "unpack_codes",
     "code_bits",
@@ -52,8 +55,10 @@ __all__ = [
     "HashIndex",
 ]
 
-#: Default bound on ``chunk_rows * database_size`` (number of distances held per chunk).
+#: Default bound on ``chunk_rows * database_size`` (number of distances held per chunk), Hamming ranking.
 CHUNK_ELEMENTS = 1 << 19
+#: The same for real-valued ranking (float64 distances; larger chunks keep the matrix product efficient).
+REAL_CHUNK_ELEMENTS = 1 << 22
 
 CodeKind = Literal["auto", "real", "pm1", "01", "packed"]
 
@@ -281,7 +286,7 @@ def _run_chunks(bounds: list[tuple[int, int]], work: Callable[[int, int], Any], 
 
 def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callable[..., Any], *,
                       exclude_self: bool = False, rank: str = "hamming", chunk_rows: int | None = None,
-                      chunk_elements: int = CHUNK_ELEMENTS, num_threads: int | None = None) -> list[Any]:
+                      chunk_elements: int | None = None, num_threads: int | None = None) -> list[Any]:
     """Rank the database for chunks of queries and call ``fn`` on each chunk; returns the list of results.
 
     ``fn(start, stop, distances, indices, row_distances)`` receives the query rows ``start:stop``, their
@@ -328,6 +333,8 @@ def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callab
         dist, idx = select(rows, kk)
         return fn(s, e, dist, idx.astype(np.int64, copy=False), rows)
 
+    if chunk_elements is None:
+        chunk_elements = CHUNK_ELEMENTS if rank == "hamming" else REAL_CHUNK_ELEMENTS
     return _run_chunks(_chunk_starts(n_q, n_db, chunk_rows, chunk_elements), work, threads)
 
 
@@ -377,7 +384,7 @@ def _hamming_select(rows: np.ndarray, k: int, max_value: int) -> tuple[np.ndarra
 
 
 def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,
-                 chunk_rows: int | None = None, chunk_elements: int = CHUNK_ELEMENTS,
+                 chunk_rows: int | None = None, chunk_elements: int | None = None,
                  num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` Hamming neighbours: ``(distances int32 (Q, k), indices int64 (Q, k))``.
 
@@ -448,7 +455,9 @@ def _stable_topk_rows(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     """Exact top-k of each row in ``(value, column)`` order, any dtype, without a full sort.
 
     The k-th smallest value ``t`` of each row comes from ``np.partition``; every entry ``<= t`` is a
-    candidate (at least k per row); the candidates are ordered by ``(row, value, column)`` with
+    candidate (at least k per row, in row-major order, so columns increase within a row). When every
+    row has exactly k candidates (no tie at ``t``, the usual case for real values) they are sorted per
+    row with a stable sort; otherwise all candidates are ordered by ``(row, value, column)`` with
     ``np.lexsort`` and the first k of each row are kept.
     """
     c, n = rows.shape
@@ -456,8 +465,13 @@ def _stable_topk_rows(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
         order = np.argsort(rows, axis=1, kind="stable")
         return np.take_along_axis(rows, order, axis=1), order
     kth = np.partition(rows, k - 1, axis=1)[:, k - 1]
-    r, col = np.nonzero(rows <= kth[:, None])
-    vals = rows[r, col]
+    flat = np.flatnonzero(rows <= kth[:, None])
+    vals = rows.reshape(-1)[flat]
+    if flat.size == c * k:
+        vals, col = vals.reshape(c, k), (flat % n).reshape(c, k)
+        order = np.argsort(vals, axis=1, kind="stable")
+        return np.take_along_axis(vals, order, axis=1), np.take_along_axis(col, order, axis=1)
+    r, col = np.divmod(flat, n)
     order = np.lexsort((col, vals, r))
     r, col, vals = r[order], col[order], vals[order]
     start = np.searchsorted(r, np.arange(c))
@@ -466,7 +480,7 @@ def _stable_topk_rows(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def real_topk(query: Any, db: Any, k: int | None, metric: str = "euclidean", exclude_self: bool = False, *,
-              chunk_rows: int | None = None, chunk_elements: int = CHUNK_ELEMENTS,
+              chunk_rows: int | None = None, chunk_elements: int | None = None,
               num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` neighbours of real-valued outputs: ``(distances float64 (Q, k), indices int64 (Q, k))``.
 
