@@ -1,0 +1,176 @@
+"""Frozen-backbone image features, computed once per dataset split and cached (the quick CPU profiles).
+
+Training a CNN end to end on CIFAR-100 takes GPU hours; on 2 CPU cores the practical route is the
+"linear-probe" one: run a frozen ImageNet-pretrained EfficientNet-Lite0 once over every image, keep its
+1280-d globally pooled features, and train the hashing heads on those (issue 6, profile ``quick``).
+The paper's own backbone is unknown (``../shared/paper.md`` §6); this is a documented substitute.
+
+Pipeline per batch: ``uint8 (B, C, H, W)`` -> float, grey repeated to RGB -> bilinear resize to
+``resolution`` -> normalised as the pretrained weights expect (for EfficientNet-Lite, TensorFlow's
+``(x - 127) / 128``) -> frozen backbone in eval mode -> (B, 1280). Features are cached as
+``data/cache/features/<dataset>-<split>-<backbone>-<resolution>-<key>.npz`` where ``key`` hashes
+everything that determines them (the image bytes, backbone, weights file, resolution, normalisation);
+the file is written atomically and a corrupt one is rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .io import atomic_save_npz, cache_dir, cache_key, load_npz
+
+__all__ = ["extract_features", "features_from_images", "feature_cache_path", "auto_batch_size", "DEFAULT_RESOLUTION",
+           "FEATURE_VERSION"]
+
+DEFAULT_RESOLUTION = 64   # quick profile: whole CIFAR-100 (60k images) in about 5 min on 2 cores (see README)
+FEATURE_VERSION = 1       # bump when the pipeline changes so old caches are not reused
+
+
+def _backbone_stats(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(mean, std) in [0, 1] units that the pretrained ``backbone`` expects."""
+    from . import models
+
+    stats = models.BACKBONE_INPUT_STATS.get(backbone)
+    if stats is None:
+        raise ValueError(f"no input normalisation is known for backbone {backbone!r}; "
+                         "semhash_lib.models.BACKBONE_INPUT_STATS must list it")
+    return tuple(map(float, stats[0])), tuple(map(float, stats[1]))
+
+
+def _weights_id(backbone: str) -> str:
+    """A cheap identity of the pretrained weights (file name and size) for the cache key."""
+    if backbone == "efficientnet_lite0":
+        from .resources import efficientnet_lite0_weights
+
+        p = efficientnet_lite0_weights()
+        return f"{p.name}:{p.stat().st_size}"
+    return backbone
+
+
+def _batches(images, resolution: int, batch_size: int):
+    """Yield float (b, 3, resolution, resolution) batches in [0, 1]; a list of (C, H, W) images of mixed
+    sizes is resized one by one (it is not the hot path: such lists are small caption fixtures)."""
+    n = len(images)
+    for i in range(0, n, batch_size):
+        chunk = images[i:i + batch_size]
+        if isinstance(chunk, (list, tuple)):
+            xs = [F.interpolate(torch.as_tensor(im)[None].float(), size=(resolution, resolution),
+                                mode="bilinear", align_corners=False) for im in chunk]
+            x = torch.cat(xs)
+        else:
+            x = torch.as_tensor(chunk).float()
+            x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        yield x / 255.0
+
+
+def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tensor],
+                         backbone: str = "efficientnet_lite0", resolution: int = DEFAULT_RESOLUTION,
+                         batch_size: int | None = None, device: str | torch.device | None = None,
+                         progress: bool = True, cache_name: str | None = None) -> np.ndarray:
+    """Frozen ``backbone`` features of ``images``: float32 (N, feature_dim) (1280 for EfficientNet-Lite0).
+
+    ``images``: uint8 (N, C, H, W) array/tensor (C = 1 or 3), or a list of uint8 (C, H, W) tensors of any
+    sizes. Each is resized (bilinear) to ``resolution`` x ``resolution``, normalised as the pretrained
+    weights expect (``models.BACKBONE_INPUT_STATS``) and passed through
+    ``models.build_backbone(backbone, freeze=True)`` in eval mode, without gradients.
+    ``batch_size=None`` picks :func:`auto_batch_size` (small batches on CPU: measured fastest there).
+    With ``cache_name``, the result is cached under ``data/cache/features`` keyed by the image bytes and
+    every setting (a corrupt cache file is rebuilt).
+    """
+    from .models import build_backbone
+    from .train import resolve_device
+
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 16:
+        raise ValueError(f"resolution must be an int >= 16, got {resolution!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size <= 0):
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    is_list = isinstance(images, (list, tuple))
+    if not is_list:
+        images = torch.as_tensor(images)
+        if images.ndim != 4 or images.shape[1] not in (1, 3):
+            raise ValueError(f"images must be (N, C, H, W) with C in (1, 3), got {tuple(images.shape)}")
+        if images.dtype != torch.uint8:
+            raise TypeError(f"images must be uint8 (0..255), got {images.dtype}")
+    mean, std = _backbone_stats(backbone)
+    path = None
+    if cache_name is not None:
+        content = (torch.cat([torch.as_tensor(im).flatten() for im in images]).numpy() if is_list
+                   else images.numpy())
+        shapes = [tuple(im.shape) for im in images] if is_list else list(images.shape)
+        key = cache_key("features", FEATURE_VERSION, backbone, _weights_id(backbone), resolution, mean, std,
+                        shapes, content)
+        path = feature_cache_path(cache_name, backbone, resolution, key)
+        cached = load_npz(path, ("features",))
+        if cached is not None:
+            return cached["features"]
+
+    device = resolve_device(device)
+    batch_size = batch_size or auto_batch_size(resolution, device)
+    if device.type == "cpu":
+        torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    net, dim = build_backbone(backbone, freeze=True)
+    net = net.to(device).eval()
+    m = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=device).view(1, -1, 1, 1)
+    out = np.empty((len(images), dim), dtype=np.float32)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(images), desc=f"{backbone} features @{resolution}px", unit="img", leave=False)
+    t0, pos = time.perf_counter(), 0
+    with torch.inference_mode():
+        for x in _batches(images, resolution, batch_size):
+            f = net((x.to(device) - m) / s)
+            out[pos:pos + len(f)] = f.float().reshape(len(f), -1).cpu().numpy()
+            pos += len(f)
+            if bar is not None:
+                bar.update(len(f))
+                bar.set_postfix({"img/s": f"{pos / (time.perf_counter() - t0):.0f}"})
+    if bar is not None:
+        bar.close()
+    if path is not None:
+        atomic_save_npz(path, features=out)
+    return out
+
+
+def auto_batch_size(resolution: int, device: torch.device) -> int:
+    """Images per forward pass: on CPU about 2**17 pixels (8 images at 128 px, 32 at 64 px) — EfficientNet's
+    depthwise convolutions are memory-bound there and small batches that stay in cache ran 2-4x faster
+    than 250-image batches on the 2-core development machine; on GPU 256."""
+    if device.type != "cpu":
+        return 256
+    return max(1, round(2 ** 17 / resolution ** 2))
+
+
+def feature_cache_path(name: str, backbone: str, resolution: int, key: str) -> Path:
+    """``<cache>/features/<name>-<backbone>-<resolution>px-<key>.npz``."""
+    return cache_dir("features") / f"{name}-{backbone}-{resolution}px-{key}.npz"
+
+
+def extract_features(dataset_name: str, split: str, backbone: str = "efficientnet_lite0",
+                     resolution: int = DEFAULT_RESOLUTION, root: str | os.PathLike | None = None,
+                     batch_size: int | None = None, device: str | torch.device | None = None,
+                     progress: bool = True) -> np.ndarray:
+    """Cached frozen-backbone features of a whole dataset split: float32 (N, 1280), in the order of
+    ``semhash_lib.data.load_arrays(dataset_name, split)`` (so its labels apply unchanged).
+
+    ``dataset_name``: ``"cifar100"`` or ``"fashion-mnist"``; ``split``: ``"train"`` or ``"test"``;
+    ``resolution``: the square input size the images are resized to (bilinear). The first call computes
+    and caches (``data/cache/features``, or ``$SEMHASH_CACHE/features``); later calls load the cache.
+    """
+    from .data import canonical_name, load_arrays
+
+    name = canonical_name(dataset_name)
+    images, _, _ = load_arrays(name, split, root=root)
+    return features_from_images(images, backbone=backbone, resolution=resolution, batch_size=batch_size,
+                                device=device, progress=progress, cache_name=f"{name}-{split}")
