@@ -1,0 +1,57 @@
+"""Named run profiles: ``test`` (seconds), ``quick`` (CPU, <= 15 min), ``medium`` (CPU, <= 60 min), ``paper`` (GPU).
+
+A profile is a YAML file next to this module with the keys
+
+- ``name``, ``description``: what the profile is for and what its numbers mean;
+- ``train``: the shared :class:`semhash_lib.train.TrainConfig` fields (the base configuration);
+- ``eval``: shared evaluation settings (protocols, number of queries, ...);
+- ``notebooks``: for each notebook stem (``03_train_hashing``, ...) the papermill parameters the
+  ``semhash`` command passes to it (self-contained: the shared sections are merged in with YAML anchors).
+
+``load_profile(name)`` returns that mapping as a plain ``dict``; ``name`` may also be a path to a YAML file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+__all__ = ["PROFILE_DIR", "available_profiles", "load_profile"]
+
+PROFILE_DIR = Path(__file__).resolve().parent
+REQUIRED_KEYS = ("name", "train", "notebooks")
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped with semhash (``*.yaml`` in this folder), sorted."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def load_profile(name: str | os.PathLike) -> dict:
+    """The profile ``name`` (``"quick"``, ``"medium"``, ``"paper"``, ``"test"``) or a YAML file path, as a dict.
+
+    Raises ``ValueError`` for an unknown name (listing the available ones) or a file that lacks the
+    keys ``name``, ``train`` and ``notebooks``.
+    """
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"profile must be a name or a path, got {type(name).__name__}")
+    path = Path(name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PROFILE_DIR / f"{name}.yaml"
+        if not path.is_file():
+            raise ValueError(f"unknown profile {str(name)!r}; available: {available_profiles()} "
+                             "(or pass the path of a YAML file)")
+    elif not path.is_file():
+        raise ValueError(f"profile file {path} does not exist")
+    with open(path, encoding="utf-8") as f:
+        prof = yaml.safe_load(f)
+    if not isinstance(prof, dict):
+        raise ValueError(f"{path}: a profile must be a YAML mapping, got {type(prof).__name__}")
+    missing = [k for k in REQUIRED_KEYS if k not in prof]
+    if missing:
+        raise ValueError(f"{path}: profile lacks the key(s) {missing} (needs {list(REQUIRED_KEYS)})")
+    if not isinstance(prof["notebooks"], dict) or not isinstance(prof["train"], dict):
+        raise ValueError(f"{path}: 'train' and 'notebooks' must be mappings")
+    return prof

@@ -1,0 +1,190 @@
+"""``TrainConfig``: everything that determines a training run, readable from YAML and papermill parameters.
+
+The paper's optimisation settings are unknown (``../shared/paper.md`` §6): every choice (optimizer,
+schedule, warm-up, augmentation, loss weights) is a field here, a *reconstruction* with a plain default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TrainConfig", "INPUTS", "OPTIMIZERS", "SCHEDULES", "DEVICES", "SIMILARITIES", "RESUME_FREE_FIELDS"]
+
+INPUTS = ("images", "features")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("cosine", "step", "constant")
+DEVICES = ("auto", "cpu", "cuda")
+SIMILARITIES = ("wordnet", "barz", "sentence", "identity")
+# Config fields that may change between an interrupted run and its resumption (they do not change results).
+RESUME_FREE_FIELDS = ("out_dir", "checkpoint_every", "device")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a training run (readable from YAML and papermill parameters).
+
+    Data: ``dataset`` (``"cifar100"``, ``"fashion-mnist"``, ``"coco-mini"``), ``input`` (``"images"``: the
+    backbone sees pixels; ``"features"``: frozen ``feature_extractor`` features at ``feature_resolution``,
+    the network is a hashing head), ``resolution`` (resize images for the backbone; ``None`` keeps them),
+    ``augment`` (random crop with 4-pixel zero padding + horizontal flip, images only),
+    ``train_subset``/``test_subset`` (class-stratified subsets, for tests and quick runs),
+    ``train_classes`` (class ids used for training: the zero-shot split; ``None`` = all).
+
+    Targets: ``similarity`` (``"wordnet"``, ``"barz"``: Barz & Denzler's CIFAR-100 tree, ``"sentence"``:
+    class-description sentence embeddings, ``"identity"``: 0/1 class identity) and ``similarity_measure``
+    (``"lca_height"``, ``"wup"``, ``"path"``).
+
+    Model and loss: ``backbone`` (a :func:`semhash_lib.models.build_backbone` name) with ``backbone_kwargs``,
+    ``head_hidden`` (features input: width of a hidden ``Linear -> ReLU`` layer before the bottleneck;
+    ``None``: the bottleneck sits directly on the features), ``bits``, ``method`` (:data:`semhash_lib.methods.METHODS`), ``loss`` (keyword overrides for the
+    method's ``make_loss``, e.g. ``{"kl": 0.0}``).
+
+    Optimisation (reconstruction; the paper's settings are unknown): ``optimizer`` (``"adam"``, ``"adamw"``,
+    ``"sgd"`` with ``momentum``/``nesterov``), ``lr``, ``weight_decay``, ``backbone_lr_scale`` (lr factor of
+    the backbone's parameters, for fine-tuning pretrained weights), ``schedule`` (``"cosine"`` to 0,
+    ``"step"``: times ``step_gamma`` every ``step_epochs``, ``"constant"``) after ``warmup_epochs`` of linear
+    warm-up, ``grad_clip`` (max gradient norm), ``epochs``, ``batch_size``, ``seed``.
+
+    Execution: ``device`` (``"auto"``: CUDA when present, ``"cpu"``, ``"cuda"``), ``amp`` (mixed precision
+    on CUDA: bf16 where supported, else fp16 with a grad scaler), ``out_dir`` (checkpoint and history;
+    ``None``: ``data/runs/<method>-<bits>b-s<seed>-<hash>``), ``checkpoint_every`` (epochs).
+    """
+
+    dataset: str = "cifar100"
+    input: str = "images"
+    feature_extractor: str = "efficientnet_lite0"
+    feature_resolution: int = 64
+    resolution: int | None = None
+    augment: bool = True
+    train_subset: int | None = None
+    test_subset: int | None = None
+    train_classes: list[int] | None = None
+    similarity: str = "wordnet"
+    similarity_measure: str = "lca_height"
+    backbone: str = "small_cnn"
+    backbone_kwargs: dict = field(default_factory=dict)
+    head_hidden: int | None = None
+    bits: int = 32
+    method: str = "semhash"
+    loss: dict = field(default_factory=dict)
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    backbone_lr_scale: float = 1.0
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.0
+    step_epochs: int = 30
+    step_gamma: float = 0.1
+    grad_clip: float | None = None
+    epochs: int = 10
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    out_dir: str | None = None
+    checkpoint_every: int = 1
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        self._validate()
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """The valid configuration keys, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, d: dict | None = None, **overrides: Any) -> "TrainConfig":
+        """Build from a mapping (YAML / papermill parameters) plus keyword ``overrides``.
+
+        Unknown keys raise ``ValueError`` listing the valid ones; values are type-checked (YAML's
+        ``1e-3`` string is accepted as a float).
+        """
+        if d is not None and not isinstance(d, dict):
+            raise TypeError(f"TrainConfig.from_dict expects a dict, got {type(d).__name__}")
+        merged = {**(d or {}), **overrides}
+        unknown = sorted(set(merged) - set(cls.field_names()))
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; valid keys: {cls.field_names()}")
+        return cls(**merged)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, key: str | None = None, **overrides: Any) -> "TrainConfig":
+        """Read a YAML mapping of config fields (or its sub-mapping ``key``, e.g. a profile's ``"train"``)."""
+        import yaml
+
+        with open(path, encoding="utf-8") as f:
+            d = yaml.safe_load(f) or {}
+        if key is not None:
+            if key not in d:
+                raise ValueError(f"{path}: no key {key!r} (has {sorted(d)})")
+            d = d[key]
+        return cls.from_dict(d, **overrides)
+
+    def to_dict(self) -> dict:
+        """A plain, JSON/YAML-serialisable dict; ``TrainConfig.from_dict(c.to_dict()) == c``."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied (validated like :meth:`from_dict`)."""
+        return self.from_dict(self.to_dict(), **changes)
+
+    # -- checks -------------------------------------------------------------------------------------
+    def _coerce(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value, hint = getattr(self, f.name), hints[f.name]
+            allowed = set(typing.get_args(hint)) or {hint}
+            if value is None:
+                if type(None) not in allowed:
+                    raise TypeError(f"TrainConfig.{f.name} must not be None")
+                continue
+            if float in allowed and isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise TypeError(f"TrainConfig.{f.name} must be a number, got {value!r}") from None
+            if float in allowed and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+                value = float(value)
+            if int in allowed and isinstance(value, np.integer):
+                value = int(value)
+            ok = any(isinstance(value, typing.get_origin(a) or a) for a in allowed if a is not type(None))
+            if isinstance(value, bool) and bool not in allowed:
+                ok = False
+            if not ok:
+                raise TypeError(f"TrainConfig.{f.name} must be {hint}, got {type(value).__name__} {value!r}")
+            setattr(self, f.name, value)
+        if self.train_classes is not None:
+            self.train_classes = [int(c) for c in self.train_classes]
+
+    def _validate(self) -> None:
+        choices = {"input": INPUTS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "device": DEVICES,
+                   "similarity": SIMILARITIES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"TrainConfig.{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        for name in ("bits", "epochs", "batch_size", "checkpoint_every", "feature_resolution", "step_epochs"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TrainConfig.{name} must be positive, got {getattr(self, name)}")
+        for name in ("train_subset", "test_subset", "resolution", "head_hidden"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise ValueError(f"TrainConfig.{name} must be positive or None, got {v}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"TrainConfig.lr must be a positive finite number, got {self.lr}")
+        if self.weight_decay < 0 or self.warmup_epochs < 0 or self.backbone_lr_scale < 0:
+            raise ValueError("TrainConfig.weight_decay, warmup_epochs and backbone_lr_scale must be >= 0")
+        if self.train_classes is not None and len(set(self.train_classes)) != len(self.train_classes):
+            raise ValueError("TrainConfig.train_classes has duplicate class ids")
+        if self.train_classes is not None and len(self.train_classes) < 2:
+            raise ValueError("TrainConfig.train_classes needs at least 2 classes (or None for all)")
