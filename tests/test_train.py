@@ -109,3 +109,171 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             T.resolve_device("cuda")
+
+
+# ------------------------------------------------------------------ training runs (tiny, synthetic)
+@pytest.fixture
+def tiny_images():
+    """192 random 3x16x16 uint8 images in 4 classes, a 2-level class similarity: enough to run the loop."""
+    pytest.importorskip("semhash_lib.targets", reason="semhash_lib.targets (issue 3) is not in the tree yet")
+    from semhash_lib.experiment import ExperimentData
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 4, (192,), generator=g)
+    x = torch.randint(0, 256, (192, 3, 16, 16), generator=g, dtype=torch.uint8)
+    S = torch.tensor([[1.0, 0.5, 0.0, 0.0], [0.5, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.5], [0.0, 0.0, 0.5, 1.0]])
+    return ExperimentData(dataset="synthetic", input="images", x_train=x, y_train=y, x_test=x[:40], y_test=y[:40],
+                          class_names=list("abcd"), class_similarity=S)
+
+
+def tiny_config(tmp_path, name, **kw):
+    base = dict(dataset="synthetic", input="images", backbone="small_cnn", backbone_kwargs={"width": 8},
+                method="semhash", bits=16, epochs=3, batch_size=64, device="cpu", out_dir=str(tmp_path / name))
+    return TrainConfig(**{**base, **kw})
+
+
+class Interrupt(Exception):
+    """Stands in for a crash / kill in the middle of a run."""
+
+
+def assert_same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), f"{k} differs"
+
+
+def without_times(history):
+    return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")} for r in history]
+
+
+@pytest.mark.parametrize("where", ["after_epoch_1", "mid_epoch_2"])
+def test_resume_gives_bit_identical_weights(tiny_images, tmp_path, where):
+    full = T.train(tiny_config(tmp_path, "full"), tiny_images, progress=False)
+
+    def stop_after_epoch(epoch, row):
+        if epoch == 0:
+            raise Interrupt
+
+    def stop_mid_epoch(epoch, step, terms):
+        if epoch == 1 and step == 1:
+            raise Interrupt
+
+    hooks = {"on_epoch_end": stop_after_epoch} if where == "after_epoch_1" else {"on_step": stop_mid_epoch}
+    cfg = tiny_config(tmp_path, "interrupted")
+    with pytest.raises(Interrupt):
+        T.train(cfg, tiny_images, progress=False, **hooks)
+    assert T.load_checkpoint(tmp_path / "interrupted" / T.CHECKPOINT_NAME)["epoch"] == 1
+    resumed = T.train(cfg, tiny_images, progress=False)
+    assert_same_weights(full.model, resumed.model)
+    assert without_times(resumed.history) == without_times(full.history)
+    # the per-epoch files hold the same rows
+    assert [r["loss"] for r in json.loads((tmp_path / "interrupted" / "history.json").read_text())] == \
+        [r["loss"] for r in full.history]
+    import pandas as pd
+    assert len(pd.read_csv(tmp_path / "interrupted" / "history.csv")) == 3
+    # the codes agree too
+    np.testing.assert_array_equal(encode(full.model, tiny_images.x_test)[1], encode(resumed.model, tiny_images.x_test)[1])
+
+
+def test_a_different_seed_gives_different_weights_and_a_finished_run_is_not_retrained(tiny_images, tmp_path):
+    a = T.train(tiny_config(tmp_path, "a", epochs=1), tiny_images, progress=False)
+    b = T.train(tiny_config(tmp_path, "b", epochs=1, seed=1), tiny_images, progress=False)
+    assert not torch.equal(a.model.bottleneck.weight, b.model.bottleneck.weight)
+
+    def must_not_step(*args):
+        raise AssertionError("a finished run must load from its checkpoint")
+
+    again = T.train(tiny_config(tmp_path, "a", epochs=1), tiny_images, progress=False, on_step=must_not_step)
+    assert_same_weights(a.model, again.model)
+    with pytest.raises(ValueError, match="different settings"):
+        T.train(tiny_config(tmp_path, "a", epochs=1, lr=0.5), tiny_images, progress=False)
+
+
+def test_nan_term_stops_with_step_and_term_named_and_checkpoint_kept(tiny_images, tmp_path, monkeypatch):
+    cfg = tiny_config(tmp_path, "nan")
+
+    def stop_after_first(epoch, row):
+        if epoch == 0:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        T.train(cfg, tiny_images, progress=False, on_epoch_end=stop_after_first)
+    ckpt = tmp_path / "nan" / T.CHECKPOINT_NAME
+    before = ckpt.read_bytes()
+
+    import semhash_lib.losses.semantic_hashing as sh
+    calls = {"n": 0}
+    real_kl = sh.binary_kl_loss
+
+    def kl_nan_on_second_call(h, **kw):
+        calls["n"] += 1
+        value = real_kl(h, **kw)
+        return value * float("nan") if calls["n"] == 2 else value
+
+    monkeypatch.setattr(sh, "binary_kl_loss", kl_nan_on_second_call)
+    with pytest.raises(NonFiniteLossError) as info:
+        T.train(cfg, tiny_images, progress=False)
+    msg = str(info.value)
+    # resumed at epoch 2; its 2nd step (3 steps per epoch: 192 // 64) has the NaN KL term
+    assert "epoch 2" in msg and "step 2/3" in msg and "'kl'" in msg and "checkpoint" in msg
+    assert ckpt.read_bytes() == before
+    assert T.load_checkpoint(ckpt)["epoch"] == 1
+
+
+def test_diverging_lr_stops_with_the_step_named(tiny_images, tmp_path):
+    with pytest.raises(NonFiniteLossError) as info:
+        T.train(tiny_config(tmp_path, "lr", lr=1e30), tiny_images, progress=False)
+    msg = str(info.value)
+    assert "epoch 1" in msg and "step 2/3" in msg and "ce=" in msg and "kl=" in msg
+    assert not (tmp_path / "lr" / T.CHECKPOINT_NAME).exists()
+
+
+def test_every_method_trains_and_encode_follows_the_sign_convention(tiny_images, tmp_path):
+    from semhash_lib.methods import METHODS
+
+    for name in METHODS:
+        r = T.train(tiny_config(tmp_path, name, method=name, epochs=1), tiny_images, progress=False)
+        assert r.history[0]["epoch"] == 1 and math.isfinite(r.history[0]["loss"])
+        h, codes = encode(r.model, tiny_images.x_test, batch_size=7)
+        assert h.dtype == np.float32 and h.shape == (40, 16)
+        assert codes.dtype == np.int8 and set(np.unique(codes)) <= {-1, 1}
+        np.testing.assert_array_equal(codes, np.where(h >= 0, 1, -1))
+        # the same outputs as the model run by hand in eval mode, in one batch
+        with torch.no_grad():
+            ref = r.model.eval()(tiny_images.x_test)[0].numpy()
+        np.testing.assert_allclose(h, ref, rtol=1e-5, atol=1e-6)
+    # a zero output codes to +1
+    zero = torch.nn.Linear(4, 3)
+    torch.nn.init.zeros_(zero.weight), torch.nn.init.zeros_(zero.bias)
+
+    class Zero(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = zero
+
+        def forward(self, x):
+            return self.lin(x), None
+
+    h0, c0 = encode(Zero(), torch.ones(5, 4))
+    assert (h0 == 0).all() and (c0 == 1).all()
+
+
+def test_encode_rejects_bad_input(tiny_images, tmp_path):
+    r = T.train(tiny_config(tmp_path, "e", epochs=1), tiny_images, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        encode(r.model, tiny_images.x_test, batch_size=0)
+    with pytest.raises(TypeError, match="tensor"):
+        encode(r.model, [1, 2, 3])
+
+
+def test_zero_shot_training_sees_only_the_train_classes(tiny_images, tmp_path):
+    x, y, S, emb = T.training_arrays(tiny_config(tmp_path, "z", train_classes=[3, 1]), tiny_images)
+    keep = (tiny_images.y_train == 3) | (tiny_images.y_train == 1)
+    assert torch.equal(x, tiny_images.x_train[keep])
+    assert torch.equal(y, torch.where(tiny_images.y_train[keep] == 3, 0, 1))   # renumbered in the given order
+    assert torch.equal(S, tiny_images.class_similarity[[3, 1]][:, [3, 1]]) and emb is None
+    r = T.train(tiny_config(tmp_path, "z", train_classes=[3, 1], epochs=1), tiny_images, progress=False)
+    assert r.model.classifier.out_features == 2
+    with pytest.raises(ValueError, match="train_classes"):
+        T.training_arrays(tiny_config(tmp_path, "z", train_classes=[0, 9]), tiny_images)

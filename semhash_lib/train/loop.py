@@ -210,6 +210,7 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
         t0 = time.perf_counter()
         names: list[str] | None = None
         window: list[torch.Tensor] = []
+        last_row: torch.Tensor | None = None
         sums: torch.Tensor | None = None
         bar = _progress_bar(steps_per_epoch, f"{config.method} {config.bits}b ep {epoch + 1}/{config.epochs}",
                             progress)
@@ -225,7 +226,15 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
             logits = logits.float() if logits is not None else None
             T = targets.pairwise_targets(emb_dev[idx], None) if emb_dev is not None else \
                 targets.pairwise_targets(yb, S_dev)
-            total, terms = loss_fn(h, logits, yb, T)
+            try:
+                total, terms = loss_fn(h, logits, yb, T)
+            except ValueError as err:  # the losses reject non-finite h: name the step that diverged
+                if bool(torch.isfinite(h).all()):
+                    raise
+                first = step - len(window)
+                if window:
+                    _check_finite(torch.stack(window).cpu(), names, epoch, first, steps_per_epoch, ckpt_path)
+                raise _diverged(epoch, step, steps_per_epoch, names, last_row, ckpt_path) from err
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
             if config.grad_clip is not None:
@@ -236,10 +245,11 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
             scheduler.step()
             if names is None:
                 names = list(terms)
-            window.append(torch.stack([total.detach().float().reshape(())] +
-                                      [torch.as_tensor(terms.get(k, 0.0)).detach().float().reshape(()).to(device)
-                                       for k in names] +
-                                      [(h.detach().abs() < 0.1).float().mean()]))
+            last_row = torch.stack([total.detach().float().reshape(())] +
+                                   [torch.as_tensor(terms.get(k, 0.0)).detach().float().reshape(()).to(device)
+                                    for k in names] +
+                                   [(h.detach().abs() < 0.1).float().mean()])
+            window.append(last_row)
             if on_step is not None:
                 on_step(epoch, step, terms)
             if len(window) >= check_every or step == steps_per_epoch - 1:
@@ -292,6 +302,22 @@ def _check_finite(rows: torch.Tensor, names: list[str], epoch: int, first_step: 
         f"non-finite loss at epoch {epoch + 1}, step {step + 1}/{steps_per_epoch} "
         f"(global step {epoch * steps_per_epoch + step + 1}): loss term {culprits[0]!r} ({values}); {kept}. "
         "Lower the lr or that term's weight.")
+
+
+def _diverged(epoch: int, step: int, steps_per_epoch: int, names: list[str] | None,
+              last_row: torch.Tensor | None, ckpt_path: Path) -> NonFiniteLossError:
+    """The error for a network output ``h`` that became NaN/inf (the previous update blew the weights up)."""
+    last = ""
+    if last_row is not None and names is not None:
+        row = last_row.cpu().tolist()
+        last = "; the previous step's loss terms were " + ", ".join(
+            f"{k}={v:.4g}" for k, v in zip(["total"] + names, row[:-1]))
+    kept = (f"the last good checkpoint {ckpt_path} is kept" if ckpt_path.exists()
+            else "no checkpoint had been written yet")
+    return NonFiniteLossError(
+        f"non-finite network output h at epoch {epoch + 1}, step {step + 1}/{steps_per_epoch} "
+        f"(global step {epoch * steps_per_epoch + step + 1}): the weights diverged at the previous update{last}; "
+        f"{kept}. Lower the lr or the loss weights.")
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):
