@@ -215,7 +215,9 @@ def _distance_block(qw: np.ndarray, dwt: np.ndarray, dtype: type) -> np.ndarray:
     buf = np.empty((c, dwt.shape[1]), dtype=np.uint64)
     for w in range(words):
         np.bitwise_xor(qw[:, w, None], dwt[w][None, :], out=buf)
-        if w == 0:
+        if w == 0 and hasattr(np, "bitwise_count"):
+            np.bitwise_count(buf, out=out)
+        elif w == 0:
             out[...] = _popcount(buf)
         else:
             out += _popcount(buf)
@@ -371,12 +373,13 @@ def _hamming_select(rows: np.ndarray, k: int, max_value: int) -> tuple[np.ndarra
         mask[short] = True
         flat = np.flatnonzero(mask)
         counts[short] = n
-    r, col = np.divmod(flat, n)
     vals = rows.reshape(-1)[flat]
     if c * (max_value + 1) <= np.iinfo(np.uint16).max:
-        key = r.astype(np.uint16) * np.uint16(max_value + 1) + vals.astype(np.uint16)
+        key = np.repeat(np.arange(c, dtype=np.uint16) * np.uint16(max_value + 1), counts) + vals
         order = np.argsort(key, kind="stable")
+        col = flat - np.repeat(np.arange(c, dtype=np.int64) * n, counts)
     else:
+        r, col = np.divmod(flat, n)
         order = np.lexsort((vals, r))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pick = order[starts[:, None] + np.arange(k)[None, :]]

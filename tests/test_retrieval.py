@@ -135,6 +135,18 @@ def test_topk_exact_when_sampled_threshold_is_misleading():
         assert idx[i].tolist() == ref and dist[i].tolist() == [d[j] for j in ref]
 
 
+@pytest.mark.parametrize("chunk_rows", [8, 260])
+def test_topk_wide_codes_match_stable_sort(chunk_rows):
+    # 300 bits: uint16 distances; 260 rows x 302 distance values overflow the 16-bit sort key (lexsort path)
+    rng = np.random.default_rng(11)
+    q, db = random_pm1(rng, 260, 300), random_pm1(rng, 1000, 300)
+    full = np.array([[brute_hamming(a, b) for b in db[:, :300].tolist()] for a in q[:3].tolist()])
+    dist, idx = hamming_topk(q, db, 40, chunk_rows=chunk_rows, num_threads=1)
+    ref = np.argsort(hamming_distance_matrix(q, db), axis=1, kind="stable")[:, :40]
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_array_equal(dist[:3], np.take_along_axis(full, ref[:3], axis=1))
+
+
 def test_topk_chunking_and_threads_do_not_change_result():
     rng = np.random.default_rng(4)
     q, db = random_pm1(rng, 37, 16), random_pm1(rng, 200, 16)
