@@ -262,7 +262,8 @@ def test_similarity_loss_is_invariant_to_scaling_targets(form, code_distance):
     t.fill_diagonal_(0)
     base = similarity_loss(h, t, form=form, code_distance=code_distance)
     assert base.item() > 1e-3
-    assert similarity_loss(h, 0.2 * t, form=form, code_distance=code_distance).item() == pytest.approx(base.item(), rel=1e-9)
+    scaled = similarity_loss(h, 0.2 * t, form=form, code_distance=code_distance)
+    assert scaled.item() == pytest.approx(base.item(), rel=1e-9)
     if code_distance in ("l2", "cosine"):  # code distances scale with h (l2) or ignore its scale (cosine)
         assert similarity_loss(3.0 * h, t, form=form, code_distance=code_distance).item() == pytest.approx(
             base.item(), rel=1e-9)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.linalg import hadamard
 from torch import nn
 
-from ._checks import check_codes, check_labels
+from ._checks import validate_batch
 
 __all__ = ["CSQLoss", "hash_centers"]
 
@@ -83,13 +83,10 @@ class CSQLoss(nn.Module):
         self.register_buffer("centers", hash_centers(self.num_classes, self.bits, seed=seed))
 
     def forward(self, h, logits, labels, target_distance):
-        h = check_codes(h)
-        if h.shape[1] != self.bits:
-            raise ValueError(f"h has {h.shape[1]} bits, the loss was built for {self.bits}")
         if labels is None:
             raise ValueError("CSQ needs class labels (each class has a hash centre); use a pairwise method for "
                              "caption data")
-        labels = check_labels(labels, h.shape[0], self.num_classes)
+        validate_batch(h, bits=self.bits, labels=labels, num_classes=self.num_classes)
         target = self.centers.to(h.dtype)[labels]
         center = F.binary_cross_entropy((h.clamp(-1, 1) + 1) / 2, (target + 1) / 2)
         dev = h.abs() - 1

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_codes
+from ._checks import validate_batch
 from .pairwise import DEFAULT_SIMILARITY_THRESHOLD, off_diagonal_mean, pair_similarity
 
 __all__ = ["DPSHLoss"]
@@ -38,7 +38,8 @@ class DPSHLoss(nn.Module):
         self.similarity_threshold = float(similarity_threshold)
 
     def forward(self, h, logits, labels, target_distance):
-        h = check_codes(h, min_batch=2)
+        validate_batch(h, min_batch=2, labels=labels,
+                       target_distance=target_distance if labels is None else None)
         s = pair_similarity(labels, target_distance, h.shape[0], self.similarity_threshold).to(h.dtype)
         theta = 0.5 * (h @ h.T)
         likelihood = off_diagonal_mean(F.softplus(theta) - s * theta)

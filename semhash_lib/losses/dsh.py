@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_codes
+from ._checks import validate_batch
 from .pairwise import DEFAULT_SIMILARITY_THRESHOLD, off_diagonal_mean, pair_similarity
 
 __all__ = ["DSHLoss"]
@@ -44,9 +44,8 @@ class DSHLoss(nn.Module):
         self.similarity_threshold = float(similarity_threshold)
 
     def forward(self, h, logits, labels, target_distance):
-        h = check_codes(h, min_batch=2)
-        if h.shape[1] != self.bits:
-            raise ValueError(f"h has {h.shape[1]} bits, the loss was built for {self.bits}")
+        validate_batch(h, min_batch=2, bits=self.bits, labels=labels,
+                       target_distance=target_distance if labels is None else None)
         s = pair_similarity(labels, target_distance, h.shape[0], self.similarity_threshold).to(h.dtype)
         sq = torch.cdist(h, h, compute_mode="donot_use_mm_for_euclid_dist").pow(2)
         pair = off_diagonal_mean(0.5 * s * sq + 0.5 * (1 - s) * (self.margin - sq).clamp_min(0))

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ._checks import check_codes, check_finite
+from ._checks import check_finite, validate_batch
 
 __all__ = ["empirical_kl", "binary_kl_loss", "sample_binary_targets", "KL_TARGETS", "NU_MODES"]
 
@@ -72,8 +72,12 @@ def empirical_kl(x: torch.Tensor, y: torch.Tensor, k: int = 1, eps: float = 1e-8
     if n < k + 1 or m < k:
         raise ValueError(f"the k={k} estimator needs n >= k + 1 samples of P and m >= k of Q, got n={n}, m={m}")
     check_finite("empirical_kl input", x, y)
-    y = y.to(x.dtype)
+    return _knn_kl(x, y.to(x.dtype), k, eps)
 
+
+def _knn_kl(x: torch.Tensor, y: torch.Tensor, k: int, eps: float) -> torch.Tensor:
+    """The estimator of :func:`empirical_kl` on already validated inputs."""
+    n, m, d = x.shape[-2], y.shape[-2], x.shape[-1]
     rho = _self_knn_distance(x, k)
     nu = _kth_neighbour_distance(torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist"), k)
     log_ratio = torch.log(nu + eps) - torch.log(rho + eps)
@@ -130,10 +134,21 @@ def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None =
     those bits toward 0; the limit pulls every bit toward its own sign. No targets are drawn (``target``
     must be "uniform_corners"; not combinable with ``symmetric``).
     """
+    validate_batch(h, min_batch=k + 1 if isinstance(k, int) else 2)
+    return _binary_kl(h, k, num_target_samples, per_bit, generator, target, noise_std, symmetric, eps, nu)
+
+
+def _binary_kl(h: torch.Tensor, k: int = 1, num_target_samples: int | None = None, per_bit: bool = True,
+               generator: torch.Generator | None = None, target: str = "uniform_corners", noise_std: float = 0.1,
+               symmetric: bool = False, eps: float = 1e-8, nu: str = "sampled") -> torch.Tensor:
+    """:func:`binary_kl_loss` on an already validated ``h`` (no device read)."""
     if nu not in NU_MODES:
         raise ValueError(f"unknown nu mode {nu!r}; choose one of {', '.join(NU_MODES)}")
-    h = check_codes(h, min_batch=k + 1)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
     n, bits = h.shape
+    if n < k + 1:
+        raise ValueError(f"the k={k} estimator needs a batch of at least k + 1 = {k + 1} codes, got {n}")
     if nu == "nearest_corner":
         if target != "uniform_corners" or symmetric:
             raise ValueError("nu='nearest_corner' is the m -> inf limit for target='uniform_corners' and "
@@ -147,7 +162,7 @@ def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None =
         raise ValueError(f"num_target_samples must be >= {k + (1 if symmetric else 0)} for k={k}, got {m}")
     t = sample_binary_targets(m, bits, target=target, noise_std=noise_std, generator=generator,
                               device=h.device, dtype=h.dtype)
-    loss = empirical_kl(h, t, k=k, eps=eps)
+    loss = _knn_kl(h, t, k, eps)
     if symmetric:
-        loss = loss + empirical_kl(t, h, k=k, eps=eps)
+        loss = loss + _knn_kl(t, h, k, eps)
     return loss / bits if per_bit else loss

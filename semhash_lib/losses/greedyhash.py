@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_codes, check_labels, check_logits
+from ._checks import validate_batch
 
 __all__ = ["GreedyHashLoss"]
 
@@ -35,12 +35,10 @@ class GreedyHashLoss(nn.Module):
         self.alpha, self.p = float(alpha), float(p)
 
     def forward(self, h, logits, labels, target_distance):
-        h = check_codes(h)
         if logits is None or labels is None:
             raise ValueError("GreedyHash needs classifier logits and class labels (build the model with "
                              "num_classes and activation='sign_ste')")
-        check_logits(logits, h.shape[0])
-        labels = check_labels(labels, h.shape[0], logits.shape[1])
+        validate_batch(h, logits=logits, labels=labels)
         ce = F.cross_entropy(logits, labels)
         penalty = (h.abs() - 1).abs().pow(self.p).mean()
         total = ce + self.alpha * penalty

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_codes
+from ._checks import validate_batch
 from .pairwise import DEFAULT_SIMILARITY_THRESHOLD, off_diagonal_mask, pair_similarity
 
 __all__ = ["HashNetLoss"]
@@ -59,7 +59,8 @@ class HashNetLoss(nn.Module):
         model.beta = self.beta_at(epoch)
 
     def forward(self, h, logits, labels, target_distance):
-        h = check_codes(h, min_batch=2)
+        validate_batch(h, min_batch=2, bits=self.bits, labels=labels,
+                       target_distance=target_distance if labels is None else None)
         b = h.shape[0]
         s = pair_similarity(labels, target_distance, b, self.similarity_threshold).to(h.dtype)
         ip = self.alpha * (h @ h.T)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_labels, check_target_distance
 
 __all__ = ["off_diagonal_mask", "off_diagonal_mean", "same_class", "pair_similarity", "DEFAULT_SIMILARITY_THRESHOLD"]
 
@@ -38,10 +37,16 @@ def pair_similarity(labels: torch.Tensor | None, target_distance: torch.Tensor |
                     threshold: float = DEFAULT_SIMILARITY_THRESHOLD) -> torch.Tensor:
     """Binary pair similarity (B, B) float: from ``labels`` when given, else ``target_distance <= threshold``.
 
-    Raises ``ValueError`` when both are None or their shapes do not match the batch.
+    Raises ``ValueError`` when both are None or their shapes do not match the batch (values are checked
+    by the calling loss, :func:`semhash_lib.losses._checks.validate_batch`).
     """
     if labels is not None:
-        return same_class(check_labels(labels, batch))
+        if labels.shape != (batch,):
+            raise ValueError(f"labels must have shape ({batch},) to match the batch, got {tuple(labels.shape)}")
+        return same_class(labels)
     if target_distance is None:
         raise ValueError("a pairwise loss needs class labels or a target_distance matrix; both are None")
-    return (check_target_distance(target_distance, batch) <= threshold).float()
+    if target_distance.shape != (batch, batch):
+        raise ValueError(f"target_distance must be ({batch}, {batch}) to match the batch of codes, got "
+                         f"{tuple(target_distance.shape)}")
+    return (target_distance <= threshold).float()

@@ -10,14 +10,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_codes
+from ._checks import validate_batch
 
 __all__ = ["quantization_penalty", "QuantizationPenalty"]
 
 
 def quantization_penalty(h: torch.Tensor) -> torch.Tensor:
     r""":math:`\frac{1}{BK}\sum_{i,k}(|h_{ik}| - 1)^2`: the mean squared distance of each output to ±1."""
-    h = check_codes(h)
+    validate_batch(h)
+    return _quantization(h)
+
+
+def _quantization(h: torch.Tensor) -> torch.Tensor:
+    """:func:`quantization_penalty` without the input check."""
     return (h.abs() - 1).pow(2).mean()
 
 

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_codes, check_labels, check_logits
-from .empirical_kl import binary_kl_loss
-from .quantization import quantization_penalty
-from .similarity import similarity_loss
+from ._checks import validate_batch
+from .empirical_kl import _binary_kl
+from .quantization import _quantization
+from .similarity import _similarity
 
 __all__ = ["SemanticHashingLoss"]
 
@@ -55,23 +55,23 @@ class SemanticHashingLoss(nn.Module):
 
     def forward(self, h: torch.Tensor, logits: torch.Tensor | None, labels: torch.Tensor | None,
                 target_distance: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        h = check_codes(h)
-        b = h.shape[0]
         w = self.weights
+        use_ce = w["ce"] > 0 and logits is not None and labels is not None
+        if w["sim"] > 0 and target_distance is None:
+            raise ValueError("the similarity term needs target_distance (B, B); pass it, or set sim=0")
+        min_batch = max(2 if w["sim"] > 0 else 1, int(self.kl_kwargs.get("k", 1)) + 1 if w["kl"] > 0 else 1)
+        validate_batch(h, min_batch=min_batch, logits=logits if use_ce else None, labels=labels if use_ce else None,
+                       target_distance=target_distance if w["sim"] > 0 else None)
         terms: dict[str, torch.Tensor] = {}
         total = h.new_zeros(())
-        if w["ce"] > 0 and logits is not None and labels is not None:
-            check_logits(logits, b)
-            check_labels(labels, b, logits.shape[1])
+        if use_ce:
             terms["ce"] = F.cross_entropy(logits, labels)
         if w["sim"] > 0:
-            if target_distance is None:
-                raise ValueError("the similarity term needs target_distance (B, B); pass it, or set sim=0")
-            terms["sim"] = similarity_loss(h, target_distance, **self.sim_kwargs)
+            terms["sim"] = _similarity(h, target_distance, **self.sim_kwargs)
         if w["kl"] > 0:
-            terms["kl"] = binary_kl_loss(h, **self.kl_kwargs)
+            terms["kl"] = _binary_kl(h, **self.kl_kwargs)
         if w["quant"] > 0:
-            terms["quant"] = quantization_penalty(h)
+            terms["quant"] = _quantization(h)
         if not terms:
             raise ValueError("no loss term could be computed: CE needs logits and labels (this batch has "
                              f"{'no logits' if logits is None else 'no labels'}) and the other weights are 0")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_codes, check_target_distance
+from ._checks import validate_batch
 from .pairwise import off_diagonal_mask, off_diagonal_mean
 
 __all__ = ["similarity_loss", "code_distances", "CODE_DISTANCES", "SIMILARITY_FORMS"]
@@ -57,7 +57,8 @@ def similarity_loss(h: torch.Tensor, target_distance: torch.Tensor, form: str = 
       Zero exactly when the code distances are a positive multiple of the target distances;
       invariant to rescaling either matrix.
     - ``form="softmax"`` (§4.3 B): per anchor i, distributions over j != i,
-      :math:`q_{ij} = \mathrm{softmax}_j(-\tilde T_{ij}/\tau_T)`, :math:`p_{ij} = \mathrm{softmax}_j(-\tilde d_{ij}/\tau_h)`,
+      :math:`q_{ij} = \mathrm{softmax}_j(-\tilde T_{ij}/\tau_T)`,
+      :math:`p_{ij} = \mathrm{softmax}_j(-\tilde d_{ij}/\tau_h)`,
       and :math:`\mathcal L = \frac1B\sum_i \mathrm{KL}(q_i\|p_i) = \frac1B\sum_i[\mathrm{CE}(q_i,p_i) - H(q_i)]`
       (the cross-entropy of §4.3 B minus the target entropy, a constant without gradient, so that the
       loss is 0 at a perfect match). ``tau_target``/``tau_code`` act on the mean-normalised distances.
@@ -68,6 +69,14 @@ def similarity_loss(h: torch.Tensor, target_distance: torch.Tensor, form: str = 
     Raises ``ValueError`` for B < 2, a T of the wrong size, NaN/inf inputs, unknown ``form`` or
     ``code_distance``, or p <= 0.
     """
+    validate_batch(h, min_batch=2, target_distance=target_distance)
+    return _similarity(h, target_distance, form, p, code_distance, tau_target, tau_code, eps)
+
+
+def _similarity(h: torch.Tensor, target_distance: torch.Tensor, form: str = "relative", p: float = 1,
+                code_distance: str = "hamming_relaxed", tau_target: float = 0.1, tau_code: float = 0.1,
+                eps: float = 1e-8) -> torch.Tensor:
+    """:func:`similarity_loss` on already validated ``h`` and ``target_distance`` (no device read)."""
     if form not in SIMILARITY_FORMS:
         raise ValueError(f"unknown similarity form {form!r}; choose one of {', '.join(SIMILARITY_FORMS)}")
     if code_distance not in CODE_DISTANCES:
@@ -76,9 +85,8 @@ def similarity_loss(h: torch.Tensor, target_distance: torch.Tensor, form: str = 
         raise ValueError(f"p must be > 0, got {p}")
     if form == "softmax" and not (tau_target > 0 and tau_code > 0):
         raise ValueError(f"tau_target and tau_code must be > 0, got {tau_target}, {tau_code}")
-    h = check_codes(h, min_batch=2)
     b = h.shape[0]
-    target = check_target_distance(target_distance, b).to(h.dtype)
+    target = target_distance.to(h.dtype)
 
     d_rel = _relative(code_distances(h, code_distance, eps=eps), eps)
     t_rel = _relative(target, eps)
