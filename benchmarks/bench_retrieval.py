@@ -130,7 +130,8 @@ def main(argv=None):
     t_map1, _ = best_of(lambda: mean_average_precision(qp, dp, ql, dbl, k=1000, num_threads=1), args.repeat)
     report("mAP@1000, 1 thread (same thread count as the loop)", t_map1,
            f"loop/semhash mAP = {t_loop_all / t_map1:.1f}x")
-    print(f"loop / semhash hamming_topk = {t_loop_all / t_ours:.1f}x, loop / faiss (heap) = {t_loop_all / t_faiss:.1f}x")
+    print(f"loop / semhash hamming_topk = {t_loop_all / t_ours:.1f}x, "
+          f"loop / faiss (heap) = {t_loop_all / t_faiss:.1f}x")
     return rows
 
 
