@@ -112,7 +112,7 @@ def _bits_of(arr: np.ndarray, kind: str, name: str) -> np.ndarray:
             raise ValueError(f"{name}: kind='pm1' needs values in {{-1, +1}}")
         return arr > 0
     if kind == "01":
-        if arr.dtype != np.bool_ and arr.size and not (arr.min() >= 0 and arr.max() <= 1 and (arr == arr.astype(bool)).all()):
+        if arr.dtype != np.bool_ and not ((arr == 0) | (arr == 1)).all():
             raise ValueError(f"{name}: kind='01' needs values in {{0, 1}}")
         return arr.astype(bool)
     raise ValueError(f"{name}: unknown kind {kind!r}; use 'auto', 'real', 'pm1', '01' or 'packed'")
