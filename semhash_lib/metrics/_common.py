@@ -81,6 +81,7 @@ class RelevanceGain:
         self.q, self.d = query_labels, db_labels
 
     def for_chunk(self, start: int, stop: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``g(r, c)``: relevance (float 0/1) of database items ``c`` to chunk-local query rows ``r``."""
         q = self.q[start:stop]
         if q.ndim == 1:
             return lambda r, c: (q[r] == self.d[c]).astype(np.float64)
@@ -111,6 +112,7 @@ class ClassSimilarityGain:
         self.S, self.q, self.d = S, query_labels, db_labels
 
     def for_chunk(self, start: int, stop: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``g(r, c) = S[y_q[start + r], y_db[c]]`` for chunk-local query rows ``r``."""
         q = self.q[start:stop]
         return lambda r, c: self.S[q[r], self.d[c]]
 
@@ -134,6 +136,7 @@ class PairSimilarityGain:
         self.shape = (n_query, n_db)
 
     def rows(self, start: int, stop: int) -> np.ndarray:
+        """Similarity rows (stop - start, N) of queries ``start:stop``, checked finite and non-negative."""
         rows = _to_numpy(self.fn(np.arange(start, stop)), "pair_similarity rows").astype(np.float64)
         if rows.shape != (stop - start, self.shape[1]):
             raise ValueError(f"pair_similarity returned shape {rows.shape} for queries {start}:{stop}, "
