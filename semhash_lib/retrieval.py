@@ -343,7 +343,9 @@ def map_ranked_chunks(query_codes: Any, db_codes: Any, k: int | None, fn: Callab
 @functools.lru_cache(maxsize=8)
 def _sample_columns(n: int, size: int = 1024) -> np.ndarray:
     """A fixed pseudo-random set of ``size`` columns out of ``n`` (random, so periodic data cannot bias it)."""
-    return np.sort(np.random.default_rng(0).choice(n, size=min(size, n), replace=False))
+    cols = np.sort(np.random.default_rng(0).choice(n, size=min(size, n), replace=False))
+    cols.setflags(write=False)  # shared between calls and threads
+    return cols
 
 
 def _hamming_select(rows: np.ndarray, k: int, max_value: int) -> tuple[np.ndarray, np.ndarray]:
