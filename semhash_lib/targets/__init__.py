@@ -1,0 +1,17 @@
+"""Semantic similarity targets (paper §3): the WordNet label hierarchy and sentence embeddings.
+
+- :func:`wordnet_similarity` — C x C class similarity from the hierarchy (``lca_height``, ``wup``, ``path``);
+- :func:`sentence_similarity` — N x N similarity of texts (class descriptions, captions);
+- :func:`pairwise_targets` — the B x B target distance T = 1 − S of a batch;
+- :func:`class_synsets`, :class:`ClassHierarchy`, :func:`load_barz_hierarchy` — the curated maps and trees.
+"""
+
+from .hierarchy import ClassHierarchy, load_barz_hierarchy
+from .pairwise import pairwise_targets
+from .sentence_similarity import class_texts, cosine_to_similarity, embed_texts, sentence_similarity
+from .synsets import class_synsets, synset_map
+from .wordnet_similarity import MEASURES, class_hierarchy, wordnet_similarity
+
+__all__ = ["wordnet_similarity", "sentence_similarity", "pairwise_targets", "class_synsets", "synset_map",
+           "ClassHierarchy", "load_barz_hierarchy", "class_hierarchy", "class_texts", "embed_texts",
+           "cosine_to_similarity", "MEASURES"]
