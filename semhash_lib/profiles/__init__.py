@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["PROFILE_DIR", "available_profiles", "load_profile"]
+__all__ = ["PROFILE_DIR", "available_profiles", "load_profile", "notebook_parameters"]
 
 PROFILE_DIR = Path(__file__).resolve().parent
 REQUIRED_KEYS = ("name", "train", "notebooks")
@@ -55,3 +55,19 @@ def load_profile(name: str | os.PathLike) -> dict:
     if not isinstance(prof["notebooks"], dict) or not isinstance(prof["train"], dict):
         raise ValueError(f"{path}: 'train' and 'notebooks' must be mappings")
     return prof
+
+
+def notebook_parameters(profile: str | os.PathLike, notebook: str, namespace: dict | None = None) -> dict:
+    """The profile's papermill parameters for ``notebook`` (a stem such as ``"03_train_hashing"``).
+
+    With ``namespace`` (a notebook's ``globals()``), every parameter that is missing there or ``None`` is
+    set from the profile, so a notebook opened in Jupyter runs with the profile's values while papermill's
+    injected values win. Returns the merged parameters.
+    """
+    params = dict((load_profile(profile).get("notebooks") or {}).get(notebook) or {})
+    if namespace is not None:
+        for key, value in params.items():
+            if namespace.get(key) is None:
+                namespace[key] = value
+        params.update({k: namespace[k] for k in params if k in namespace})
+    return params
