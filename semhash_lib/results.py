@@ -1,0 +1,88 @@
+"""Results tables: aggregate the per-run rows of :func:`semhash_lib.experiment.run_grid` into the
+tables a reader of the paper wants (mean ± std over seeds), and draw them.
+
+The paper's own numbers are unavailable (``../shared/paper.md`` §7); :data:`PUBLISHED_ANCHORS` holds
+the only published orientation values, Barz & Denzler's *continuous* 100-d class-embedding models
+(mAHP@250, test-vs-test, LCS height) — not binary codes and not from the paper.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .plotting.style import method_color
+
+__all__ = ["summarize", "format_mean_std", "results_markdown", "plot_metric_by_bits", "PUBLISHED_ANCHORS"]
+
+PUBLISHED_ANCHORS = pd.DataFrame([
+    ("Barz & Denzler, Plain-11 (continuous 100-d)", "cifar100", "test_vs_test", 0.8205),
+    ("Barz & Denzler, ResNet-110-wfc (continuous 100-d)", "cifar100", "test_vs_test", 0.8329),
+    ("Barz & Denzler, PyramidNet-272-200 (continuous 100-d)", "cifar100", "test_vs_test", 0.8638),
+], columns=["model", "dataset", "protocol", "mahp@250"])
+
+GROUP = ("dataset", "protocol", "method", "bits")
+
+
+def summarize(table: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = GROUP) -> pd.DataFrame:
+    """Mean, std and count over seeds of ``metrics`` for each group ``by`` (columns ``<m>``, ``<m>_std``, ``n_seeds``)."""
+    missing = [c for c in list(by) + list(metrics) if c not in table.columns]
+    if missing:
+        raise ValueError(f"results table lacks columns {missing}; has {list(table.columns)}")
+    g = table.groupby(list(by), sort=False)
+    mean = g[list(metrics)].mean()
+    std = g[list(metrics)].std(ddof=1).fillna(0.0).add_suffix("_std")
+    out = pd.concat([mean, std], axis=1)
+    out["n_seeds"] = g.size()
+    return out.reset_index()
+
+
+def format_mean_std(summary: pd.DataFrame, metrics: Sequence[str], digits: int = 3, percent: bool = False) -> pd.DataFrame:
+    """Replace each metric and its ``_std`` column by one text column ``"0.812 ± 0.004"`` (± only with >1 seed)."""
+    out = summary.copy()
+    scale = 100.0 if percent else 1.0
+    for m in metrics:
+        mean, std = out[m] * scale, out[f"{m}_std"] * scale
+        out[m] = [f"{a:.{digits}f}" + (f" ± {b:.{digits}f}" if n > 1 else "") if np.isfinite(a) else "—"
+                  for a, b, n in zip(mean, std, out["n_seeds"])]
+        out = out.drop(columns=f"{m}_std")
+    return out
+
+
+def results_markdown(table: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = GROUP, digits: int = 3) -> str:
+    """A markdown table of :func:`summarize` (mean ± std)."""
+    return format_mean_std(summarize(table, metrics, by), metrics, digits).to_markdown(index=False)
+
+
+def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None = None, ax=None,
+                        methods: Sequence[str] | None = None, title: str | None = None):
+    """``metric`` against code length, one line per method (error bars: std over seeds). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    t = table if protocol is None else table[table["protocol"] == protocol]
+    if t.empty:
+        raise ValueError(f"no rows for protocol {protocol!r}")
+    s = summarize(t, [metric], by=("method", "bits"))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    else:
+        fig = ax.figure
+    for m in methods or list(dict.fromkeys(s["method"])):
+        r = s[s["method"] == m].sort_values("bits")
+        if r.empty:
+            continue
+        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], marker="o", capsize=3, label=m,
+                    color=method_color(m), lw=1.6)
+    ax.set_xscale("log", base=2)
+    bits = sorted(s["bits"].unique())
+    ax.set_xticks(bits)
+    ax.set_xticklabels([str(b) for b in bits])
+    ax.set_xlabel("bits")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    ax.set_title(title or (f"{metric} ({protocol})" if protocol else metric))
+    fig.tight_layout()
+    return fig
