@@ -76,6 +76,38 @@ def test_lca_height_on_a_hand_written_tree():
     np.testing.assert_allclose(tree.similarity_matrix("path")[0, 2], 1 / (1 + 5))
 
 
+def test_collapsing_single_child_chains_on_a_hand_written_tree():
+    #   top - root - animal - mammal - cat          (animal -> mammal is a chain; top -> root too)
+    #                      \- bird (class)          cat has a single child "kitten" but is a class: kept
+    #              \- vehicle - car
+    #                        \- bus
+    parent = {"root": "top", "animal": "root", "mammal": "animal", "cat": "mammal", "kitten": "cat",
+              "bird": "animal", "vehicle": "root", "car": "vehicle", "bus": "vehicle"}
+    tree = ClassHierarchy(parent, ["kitten", "cat", "bird", "car", "bus"])
+    flat = tree.collapse_chains()
+    assert flat.root == "root"
+    assert dict(flat.parent) == {"animal": "root", "cat": "animal", "kitten": "cat", "bird": "animal",
+                                 "vehicle": "root", "car": "vehicle", "bus": "vehicle"}
+    # before: kitten 0, cat 1, mammal 2, animal 3, root 4, top 5; after: mammal gone, animal 2, root 3
+    assert tree.height() == 5 and flat.height() == 3
+    np.testing.assert_allclose(flat.similarity_matrix("lca_height")[0, 2], 1 - 2 / 3)   # kitten, bird
+    np.testing.assert_allclose(tree.similarity_matrix("lca_height")[0, 2], 1 - 3 / 5)
+
+
+def test_vectorised_similarity_equals_pairwise_lca_on_the_wordnet_tree(wn):
+    for hierarchy in ("wordnet", "wordnet_collapsed"):
+        tree = targets.class_hierarchy("cifar100", hierarchy)
+        S = {m: tree.similarity_matrix(m) for m in ("lca_height", "wup", "path")}
+        rng = np.random.default_rng(0)
+        for i, j in rng.integers(0, 100, size=(60, 2)):
+            a, b = tree.classes[i], tree.classes[j]
+            lca = tree.lca(a, b)
+            da, db, dl = tree.depth(a), tree.depth(b), tree.depth(lca)
+            assert S["lca_height"][i, j] == pytest.approx(1 - tree.height(lca) / tree.height() if i != j else 1)
+            assert S["wup"][i, j] == pytest.approx(2 * (dl + 1) / (da + db + 2) if i != j else 1)
+            assert S["path"][i, j] == pytest.approx(1 / (1 + da + db - 2 * dl))
+
+
 def test_tree_rejects_cycles_and_two_roots():
     with pytest.raises(ValueError, match="root"):
         ClassHierarchy({"a": "r1", "b": "r2"}, ["a", "b"])

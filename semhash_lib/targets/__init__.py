@@ -10,8 +10,8 @@ from .hierarchy import ClassHierarchy, load_barz_hierarchy
 from .pairwise import pairwise_targets
 from .sentence_similarity import class_texts, cosine_to_similarity, embed_texts, sentence_similarity
 from .synsets import class_synsets, synset_map
-from .wordnet_similarity import MEASURES, class_hierarchy, wordnet_similarity
+from .wordnet_similarity import HIERARCHIES, MEASURES, class_hierarchy, wordnet_similarity
 
 __all__ = ["wordnet_similarity", "sentence_similarity", "pairwise_targets", "class_synsets", "synset_map",
            "ClassHierarchy", "load_barz_hierarchy", "class_hierarchy", "class_texts", "embed_texts",
-           "cosine_to_similarity", "MEASURES"]
+           "cosine_to_similarity", "MEASURES", "HIERARCHIES"]

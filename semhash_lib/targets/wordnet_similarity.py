@@ -11,9 +11,10 @@ from ..io import atomic_save_npz, cache_dir, cache_key, load_npz
 from .hierarchy import ClassHierarchy, load_barz_hierarchy
 from .synsets import DATASET_MAPS, _ALIASES, synset_map
 
-__all__ = ["wordnet_similarity", "class_hierarchy", "MEASURES"]
+__all__ = ["wordnet_similarity", "class_hierarchy", "MEASURES", "HIERARCHIES"]
 
 MEASURES = ("lca_height", "wup", "path")
+HIERARCHIES = ("wordnet", "wordnet_collapsed", "barz")
 
 
 def _resolve_labels(labels) -> tuple[list[str], list[str]]:
@@ -44,15 +45,17 @@ def _resolve_labels(labels) -> tuple[list[str], list[str]]:
 
 
 def class_hierarchy(labels, hierarchy: str = "wordnet") -> ClassHierarchy:
-    """The class tree: ``"wordnet"`` (built from WordNet, see :mod:`.hierarchy`) or ``"barz"`` (CIFAR-100 only)."""
+    """The class tree: ``"wordnet"`` (built from WordNet, see :mod:`.hierarchy`), ``"wordnet_collapsed"`` (the
+    same without single-child chains, :meth:`ClassHierarchy.collapse_chains`) or ``"barz"`` (CIFAR-100 only)."""
     if hierarchy == "barz":
         if not (isinstance(labels, str) and _ALIASES.get(labels.lower(), labels.lower()) == "cifar100"):
             raise ValueError("hierarchy='barz' is Barz & Denzler's CIFAR-100 tree: use labels='cifar100'")
         return load_barz_hierarchy()
-    if hierarchy != "wordnet":
-        raise ValueError(f"hierarchy must be 'wordnet' or 'barz', got {hierarchy!r}")
+    if hierarchy not in HIERARCHIES:
+        raise ValueError(f"hierarchy must be one of {HIERARCHIES}, got {hierarchy!r}")
     names, syns = _resolve_labels(labels)
-    return ClassHierarchy.from_wordnet(syns, names)
+    tree = ClassHierarchy.from_wordnet(syns, names)
+    return tree.collapse_chains() if hierarchy == "wordnet_collapsed" else tree
 
 
 def wordnet_similarity(labels, measure: str = "lca_height", hierarchy: str = "wordnet",
@@ -68,14 +71,17 @@ def wordnet_similarity(labels, measure: str = "lca_height", hierarchy: str = "wo
     - ``"path"``: 1 / (1 + tree path length).
 
     All are computed on the class tree (``hierarchy="wordnet"``: WordNet's hypernym graph made a tree by the
-    longest-path rule; ``"barz"``: Barz & Denzler's CIFAR-100 tree). Cached under ``data/cache/targets``.
+    longest-path rule; ``"wordnet_collapsed"``: that tree without single-child chains, heights counting only
+    the remaining nodes; ``"barz"``: Barz & Denzler's CIFAR-100 tree). Cached under ``data/cache/targets``.
     """
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; use one of {MEASURES}")
+    if hierarchy not in HIERARCHIES:
+        raise ValueError(f"hierarchy must be one of {HIERARCHIES}, got {hierarchy!r}")
     key_labels = labels if isinstance(labels, str) else [str(x) for x in labels]
     from .synsets import SYNSET_DIR
     maps = {p.name: p.read_text() for p in sorted(SYNSET_DIR.glob("*.tsv"))}
-    path = cache_dir("targets") / f"wordnet-{cache_key(key_labels, measure, hierarchy, maps, 'v1')}.npz"
+    path = cache_dir("targets") / f"wordnet-{cache_key(key_labels, measure, hierarchy, maps, 'v2')}.npz"
     if use_cache and (hit := load_npz(path, ("S", "names"))) is not None:
         return [str(n) for n in hit["names"]], hit["S"]
     tree = class_hierarchy(labels, hierarchy)
