@@ -202,16 +202,28 @@ def test_nan_term_stops_with_step_and_term_named_and_checkpoint_kept(tiny_images
     ckpt = tmp_path / "nan" / T.CHECKPOINT_NAME
     before = ckpt.read_bytes()
 
-    import semhash_lib.losses.semantic_hashing as sh
-    calls = {"n": 0}
-    real_kl = sh.binary_kl_loss
+    import dataclasses
 
-    def kl_nan_on_second_call(h, **kw):
-        calls["n"] += 1
-        value = real_kl(h, **kw)
-        return value * float("nan") if calls["n"] == 2 else value
+    from semhash_lib import methods
 
-    monkeypatch.setattr(sh, "binary_kl_loss", kl_nan_on_second_call)
+    class KLNaNOnSecondStep(torch.nn.Module):
+        """The method's own loss, except that its 'kl' term is NaN at the second call."""
+
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.calls = inner, 0
+
+        def forward(self, h, logits, labels, target_distance):
+            total, terms = self.inner(h, logits, labels, target_distance)
+            self.calls += 1
+            if self.calls == 2:
+                terms = {**terms, "kl": terms["kl"] * float("nan")}
+                total = total + terms["kl"]
+            return total, terms
+
+    spec = methods.get_method("semhash")
+    monkeypatch.setitem(methods.METHODS, "semhash", dataclasses.replace(
+        spec, make_loss=lambda **kw: KLNaNOnSecondStep(spec.make_loss(**kw))))
     with pytest.raises(NonFiniteLossError) as info:
         T.train(cfg, tiny_images, progress=False)
     msg = str(info.value)
@@ -277,3 +289,47 @@ def test_zero_shot_training_sees_only_the_train_classes(tiny_images, tmp_path):
     assert r.model.classifier.out_features == 2
     with pytest.raises(ValueError, match="train_classes"):
         T.training_arrays(tiny_config(tmp_path, "z", train_classes=[0, 9]), tiny_images)
+
+
+# ------------------------------------------------------------------ a real learning signal (CIFAR-100)
+def mahp_of(model, data):
+    from semhash_lib import metrics
+
+    hq, hd = encode(model, data.x_test)[0], encode(model, data.x_train)[0]
+    return metrics.mean_average_hierarchical_precision(hq, hd, data.y_test.numpy(), data.y_train.numpy(),
+                                                       data.class_similarity.numpy(), k=250)
+
+
+def test_two_epochs_on_cifar100_features_improve_mahp(cifar100_binary, tmp_path):
+    """3,000 real CIFAR-100 training images (frozen EfficientNet-Lite0 features at 64 px), WordNet targets,
+    the paper's loss for two epochs: mAHP@250 (test queries, train database) rises well above the untrained
+    network's (measured 0.44 -> 0.57)."""
+    from semhash_lib.experiment import prepare_data
+
+    cfg = TrainConfig(dataset="cifar100", input="features", feature_resolution=64, train_subset=3000,
+                      test_subset=500, epochs=2, batch_size=128, bits=32, device="cpu", out_dir=str(tmp_path / "r"))
+    data = prepare_data(cfg, root=cifar100_binary, progress=False)
+    assert data.x_train.shape == (3000, 1280) and data.class_similarity.shape == (100, 100)
+    torch.manual_seed(cfg.seed)
+    untrained = T.build_model(cfg, data)
+    trained = T.train(cfg, data, progress=False)
+    before, after = mahp_of(untrained, data), mahp_of(trained.model, data)
+    assert after > before + 0.05, (before, after)
+    assert trained.history[1]["loss"] < trained.history[0]["loss"]
+
+
+@pytest.mark.slow
+def test_two_epochs_of_a_small_cnn_on_cifar100_images_improve_mahp(cifar100_binary, tmp_path):
+    """End to end from pixels (normalisation inside the model, batched crop + flip): 5,000 real images,
+    small CNN, two epochs (measured mAHP@250 0.373 -> 0.406)."""
+    from semhash_lib.experiment import prepare_data
+
+    cfg = TrainConfig(dataset="cifar100", input="images", backbone="small_cnn", backbone_kwargs={"width": 32},
+                      train_subset=5000, test_subset=500, epochs=2, batch_size=128, bits=32, lr=3e-3, device="cpu",
+                      out_dir=str(tmp_path / "r"))
+    data = prepare_data(cfg, root=cifar100_binary, progress=False)
+    assert data.x_train.dtype == torch.uint8 and data.x_train.shape == (5000, 3, 32, 32)
+    torch.manual_seed(cfg.seed)
+    untrained = T.build_model(cfg, data)
+    trained = T.train(cfg, data, progress=False)
+    assert mahp_of(trained.model, data) > mahp_of(untrained, data) + 0.015

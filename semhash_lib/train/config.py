@@ -22,6 +22,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step", "constant")
 DEVICES = ("auto", "cpu", "cuda")
 SIMILARITIES = ("wordnet", "barz", "sentence", "identity")
+HIERARCHY_MEASURES = ("lca_height", "wup", "path")
+SENTENCE_TEXTS = ("gloss", "prompt")
 # Config fields that may change between an interrupted run and its resumption (they do not change results).
 RESUME_FREE_FIELDS = ("out_dir", "checkpoint_every", "device")
 
@@ -39,7 +41,8 @@ class TrainConfig:
 
     Targets: ``similarity`` (``"wordnet"``, ``"barz"``: Barz & Denzler's CIFAR-100 tree, ``"sentence"``:
     class-description sentence embeddings, ``"identity"``: 0/1 class identity) and ``similarity_measure``
-    (``"lca_height"``, ``"wup"``, ``"path"``).
+    (``"lca_height"``, ``"wup"``, ``"path"`` for the hierarchies; ``"gloss"`` or ``"prompt"``, the class text,
+    for ``"sentence"``). Caption data always uses its captions' sentence embeddings.
 
     Model and loss: ``backbone`` (a :func:`semhash_lib.models.build_backbone` name) with ``backbone_kwargs``,
     ``head_hidden`` (features input: width of a hidden ``Linear -> ReLU`` layer before the bottleneck;
@@ -184,6 +187,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.lr must be a positive finite number, got {self.lr}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.backbone_lr_scale < 0:
             raise ValueError("TrainConfig.weight_decay, warmup_epochs and backbone_lr_scale must be >= 0")
+        measures = SENTENCE_TEXTS if self.similarity == "sentence" else HIERARCHY_MEASURES
+        if self.similarity != "identity" and self.similarity_measure not in measures:
+            raise ValueError(f"TrainConfig.similarity_measure must be one of {list(measures)} with "
+                             f"similarity={self.similarity!r}, got {self.similarity_measure!r}")
         if self.train_classes is not None and len(set(self.train_classes)) != len(self.train_classes):
             raise ValueError("TrainConfig.train_classes has duplicate class ids")
         if self.train_classes is not None and len(self.train_classes) < 2:
