@@ -241,3 +241,50 @@ def test_pairwise_targets_from_embeddings():
     torch.testing.assert_close(T, expected)
     with pytest.raises(ValueError, match="NaN"):
         pairwise_targets(torch.tensor([[float("nan"), 1.0]]))
+
+
+# -- comparing similarity matrices ----------------------------------------------------------------------
+
+def test_rank_agreement_and_neighbour_overlap_against_brute_force():
+    from itertools import combinations
+    from scipy.stats import spearmanr
+    rng = np.random.default_rng(1)
+    X = rng.random((7, 7))
+    Sa = (X + X.T) / 2
+    Sb = Sa ** 3                                     # monotone transform: identical ranks
+    assert targets.rank_agreement(Sa, Sb)["spearman"] == pytest.approx(1.0)
+    assert targets.rank_agreement(Sa, Sb)["kendall_tau_b"] == pytest.approx(1.0)
+    assert targets.rank_agreement(Sa, -Sa)["spearman"] == pytest.approx(-1.0)
+    Y = rng.random((7, 7)); Sc = (Y + Y.T) / 2
+    pairs = list(combinations(range(7), 2))
+    ref = spearmanr([Sa[p] for p in pairs], [Sc[p] for p in pairs]).correlation
+    assert targets.rank_agreement(Sa, Sc)["spearman"] == pytest.approx(ref)
+    assert targets.rank_agreement(Sa, Sc)["pairs"] == 21
+    # tie-inclusive neighbour sets on a hand-written row: 0.9 > 0.5 = 0.5 > 0.1 with k=2 -> three neighbours
+    S = np.array([[1, .9, .5, .5, .1], [.9, 1, .2, .3, .4], [.5, .2, 1, .8, .7], [.5, .3, .8, 1, .6],
+                  [.1, .4, .7, .6, 1]])
+    assert targets.neighbour_sets(S, 2)[0].tolist() == [False, True, True, True, False]
+    assert targets.neighbour_sets(S, 2)[1].tolist() == [True, False, False, False, True]
+    S2 = S.copy(); S2[0, 3] = S2[3, 0] = 0.0        # row 0 now has neighbours {1, 2}: Jaccard 2/3
+    assert targets.neighbour_overlap(S, S2, 2)[0] == pytest.approx(2 / 3)
+    assert (targets.neighbour_overlap(S, S, 2) == 1).all()
+    names = list("abcde")
+    assert targets.describe_neighbours(S, names, 0, n=2) == "b 0.90, c 0.50 (+1 tied)"   # d ties with c
+    assert targets.describe_neighbours(S, names, 2, n=2) == "d 0.80, e 0.70"
+    with pytest.raises(ValueError, match="same shape"):
+        targets.rank_agreement(S, S[:4, :4])
+    with pytest.raises(ValueError, match="k must"):
+        targets.neighbour_sets(S, 5)
+
+
+def test_class_texts_prompts_and_glosses(wn):
+    prompts = targets.class_texts("cifar100", "prompt")
+    glosses = targets.class_texts("cifar100", "gloss")
+    assert len(prompts) == len(glosses) == 100
+    assert prompts[0] == "a photo of an apple" and "a photo of a maple tree" in prompts
+    i = [e.class_name for e in synset_map("cifar100")].index("dolphin")
+    assert glosses[i] == "dolphin: " + wn.synset("dolphin.n.02").definition()
+    assert "toothed whale" in glosses[i]
+    assert targets.class_texts("fashion-mnist")[1] == "a photo of a trouser"
+    with pytest.raises(ValueError, match="source"):
+        targets.class_texts("cifar100", "caption")

@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["tree_order", "plot_similarity_heatmap", "plot_class_tree", "plot_similarity_scatter"]
+__all__ = ["tree_order", "plot_similarity_heatmap", "plot_class_tree", "plot_similarity_scatter",
+           "plot_similarity_histograms"]
 
 
 def _linkage(S: np.ndarray):
@@ -41,7 +42,7 @@ def plot_similarity_heatmap(S: np.ndarray, names: Sequence[str], order: np.ndarr
         fig = ax.figure
     im = ax.imshow(np.asarray(S)[np.ix_(order, order)], cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ticks = np.arange(0, n, label_every)
-    fontsize = 9 if n <= 20 else 5
+    fontsize = 9 if len(ticks) <= 30 else 5
     ax.set_xticks(ticks)
     ax.set_xticklabels([names[order[i]] for i in ticks], rotation=90, fontsize=fontsize)
     ax.set_yticks(ticks)
@@ -70,21 +71,54 @@ def plot_class_tree(S: np.ndarray, names: Sequence[str], ax=None, title: str | N
     return fig
 
 
-def plot_similarity_scatter(a: np.ndarray, b: np.ndarray, xlabel: str, ylabel: str, ax=None, title: str | None = None):
-    """Scatter of two similarity matrices' off-diagonal entries, with their Spearman rank correlation."""
+def plot_similarity_scatter(a: np.ndarray, b: np.ndarray, xlabel: str, ylabel: str, ax=None, title: str | None = None,
+                            max_bubbles: int = 400):
+    """Scatter of two similarity matrices' pairs (upper triangle, each pair once) with their Spearman ρ.
+
+    Tree similarities take few distinct values: when there are at most ``max_bubbles`` distinct (a, b)
+    points, each is drawn once with its area proportional to the number of pairs there."""
     import matplotlib.pyplot as plt
     from scipy.stats import spearmanr
 
-    off = ~np.eye(len(a), dtype=bool)
-    x, y = np.asarray(a)[off], np.asarray(b)[off]
+    iu = np.triu_indices(len(a), k=1)
+    x, y = np.asarray(a, dtype=np.float64)[iu], np.asarray(b, dtype=np.float64)[iu]
     rho = spearmanr(x, y).correlation
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4))
     else:
         fig = ax.figure
-    ax.scatter(x + np.random.default_rng(0).normal(0, 0.004, len(x)), y, s=3, alpha=0.25)
+    points, counts = np.unique(np.round(np.stack([x, y], 1), 6), axis=0, return_counts=True)
+    if len(points) <= max_bubbles:
+        ax.scatter(points[:, 0], points[:, 1], s=4 + 600 * counts / counts.max(), alpha=0.5, linewidths=0)
+        ax.text(0.02, 0.98, "area ∝ number of pairs", transform=ax.transAxes, va="top", fontsize=8)
+    else:
+        ax.scatter(x, y, s=3, alpha=0.2, linewidths=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title or f"Spearman ρ = {rho:.3f}")
+    ax.set_title(title or f"Spearman ρ = {rho:.3f}  ({len(x)} pairs)")
     ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_similarity_histograms(matrices: dict, ax=None, bins: int = 40, title: str | None = None,
+                               xlabel: str = "similarity s (pairs i ≠ j)"):
+    """Overlaid step histograms (fraction of pairs) of the off-diagonal values of named similarity matrices."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    else:
+        fig = ax.figure
+    edges = np.linspace(0, 1, bins + 1)
+    for label, S in matrices.items():
+        S = np.asarray(S)
+        vals = S[np.triu_indices(len(S), k=1)]
+        ax.hist(vals, bins=edges, weights=np.full(len(vals), 1 / len(vals)), histtype="step", linewidth=1.6,
+                label=f"{label} (median {np.median(vals):.2f})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("fraction of pairs")
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
     return fig

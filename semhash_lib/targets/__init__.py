@@ -3,9 +3,11 @@
 - :func:`wordnet_similarity` — C x C class similarity from the hierarchy (``lca_height``, ``wup``, ``path``);
 - :func:`sentence_similarity` — N x N similarity of texts (class descriptions, captions);
 - :func:`pairwise_targets` — the B x B target distance T = 1 − S of a batch;
+- :func:`rank_agreement`, :func:`neighbour_overlap` — how far two similarity matrices agree;
 - :func:`class_synsets`, :class:`ClassHierarchy`, :func:`load_barz_hierarchy` — the curated maps and trees.
 """
 
+from .compare import describe_neighbours, neighbour_overlap, neighbour_sets, rank_agreement
 from .hierarchy import ClassHierarchy, load_barz_hierarchy
 from .pairwise import pairwise_targets
 from .sentence_similarity import class_texts, cosine_to_similarity, embed_texts, sentence_similarity
@@ -14,4 +16,5 @@ from .wordnet_similarity import HIERARCHIES, MEASURES, class_hierarchy, wordnet_
 
 __all__ = ["wordnet_similarity", "sentence_similarity", "pairwise_targets", "class_synsets", "synset_map",
            "ClassHierarchy", "load_barz_hierarchy", "class_hierarchy", "class_texts", "embed_texts",
-           "cosine_to_similarity", "MEASURES", "HIERARCHIES"]
+           "cosine_to_similarity", "MEASURES", "HIERARCHIES", "rank_agreement",
+           "neighbour_sets", "neighbour_overlap", "describe_neighbours"]

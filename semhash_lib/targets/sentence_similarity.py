@@ -75,15 +75,16 @@ def sentence_similarity(texts: Sequence[str] | Sequence[Sequence[str]], model=No
 
 
 def class_texts(dataset: str, source: str = "prompt") -> list[str]:
-    """Texts describing the classes: ``"prompt"`` ("a photo of a maple tree") or ``"gloss"``
+    """Texts describing the classes: ``"prompt"`` ("a photo of a maple tree", "a photo of an apple") or ``"gloss"``
     ("maple tree: any of numerous trees or shrubs of the genus Acer …", the curated synset's definition)."""
     from ..resources import wordnet
     from .synsets import synset_map
 
     entries = synset_map(dataset)
     pretty = [e.class_name.replace("_", " ").replace("/", " or ") for e in entries]
+    pretty = [n[0].lower() + n[1:] if n[1:2].islower() else n for n in pretty]   # "Trouser" -> "trouser", "T-shirt" kept
     if source == "prompt":
-        return [f"a photo of a {n}" for n in pretty]
+        return [f"a photo of {'an' if n[0].lower() in 'aeiou' else 'a'} {n}" for n in pretty]
     if source == "gloss":
         wn = wordnet()
         return [f"{n}: {wn.synset(e.synset).definition()}" for n, e in zip(pretty, entries)]
