@@ -92,7 +92,7 @@ def plot_similarity_scatter(a: np.ndarray, b: np.ndarray, xlabel: str, ylabel: s
         ax.scatter(points[:, 0], points[:, 1], s=4 + 600 * counts / counts.max(), alpha=0.5, linewidths=0)
         ax.text(0.02, 0.98, "area ∝ number of pairs", transform=ax.transAxes, va="top", fontsize=8)
     else:
-        ax.scatter(x, y, s=3, alpha=0.2, linewidths=0)
+        ax.scatter(x, y, s=3, alpha=0.2, linewidths=0, rasterized=True)   # keeps the SVG small
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or f"Spearman ρ = {rho:.3f}  ({len(x)} pairs)")
