@@ -34,11 +34,11 @@ import torch
 from .io import atomic_write, cache_key
 from .train import RESUME_FREE_FIELDS, TrainConfig, encode, train
 
-__all__ = ["ExperimentData", "prepare_data", "class_similarity_matrix", "stratified_subset", "zero_shot_split",
-           "PROTOCOLS", "protocol_indices", "evaluate", "run_grid", "config_key", "METRIC_COLUMNS"]
+__all__ = ["ExperimentData", "prepare_data", "available_dataset", "class_similarity_matrix", "stratified_subset",
+           "zero_shot_split", "PROTOCOLS", "protocol_indices", "evaluate", "run_grid", "config_key",
+           "METRIC_COLUMNS"]
 
 PROTOCOLS = ("train_db", "test_vs_test", "zs_unseen", "zs_mixed")
-KEY_COLUMNS = ("config_key", "method", "bits", "seed", "protocol")
 METRIC_COLUMNS = ("map@1000", "map@all", "mahp@250", "cont_map@1000", "cont_mahp@250", "drop_map@1000",
                   "drop_mahp@250", "near_zero", "quant_error", "bit_balance", "code_entropy")
 CAPTION_DATASETS = ("coco-mini", "coco")
@@ -143,6 +143,26 @@ def class_similarity_matrix(dataset: str, class_names: Sequence[str], source: st
         idx = np.array([pos[n] for n in class_names])
         S = S[np.ix_(idx, idx)]
     return S
+
+
+def available_dataset(preferred: str = "cifar100", fallback: str = "fashion-mnist",
+                      root: str | os.PathLike | None = None) -> str:
+    """``preferred`` when its files are found locally (no download attempted), else ``fallback`` (issue 6:
+    the quick profile runs on CIFAR-100 when it is found, else on Fashion-MNIST). A warning names the switch."""
+    import warnings
+
+    from .data import canonical_name, find_cifar100, find_fashion_mnist
+    from .paths import DataNotFoundError
+
+    finders = {"cifar100": find_cifar100, "fashion-mnist": find_fashion_mnist}
+    name = canonical_name(preferred)
+    try:
+        finders[name](root, download=False)
+        return name
+    except DataNotFoundError as e:
+        warnings.warn(f"{preferred} not found locally ({str(e).splitlines()[0]}); using {fallback} instead",
+                      stacklevel=2)
+        return canonical_name(fallback)
 
 
 def _features_for(name: str, split: str, images: np.ndarray, index: np.ndarray, config: TrainConfig,
@@ -281,13 +301,14 @@ def protocol_indices(protocol: str, data: ExperimentData, train_classes: Sequenc
 
 def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows: np.ndarray, q_split: str,
              db_rows: np.ndarray, db_split: str, exclude_self: bool = False, continuous_rank: str = "euclidean",
-             k_map: int = 1000, k_mahp: int = 250) -> dict:
+             k_map: int = 1000, k_mahp: int = 250, class_similarity: Any = None) -> dict:
     """Retrieval metrics of one protocol: ``map@1000``, ``map@all``, ``mahp@250`` on ``sign(h)`` (Hamming
     ranking, ties by database index), ``cont_*`` the same metrics ranking by ``continuous_rank`` distance on
     ``h`` itself, ``drop_*`` = continuous - binary (the information lost by rounding, paper §5.3), and code
     statistics of the query outputs (``near_zero`` = share of |h| < 0.1, ``quant_error`` =
-    mean (h - sign h)^2, ``bit_balance``, ``code_entropy``). Caption data (no labels): mAP is NaN and mAHP
-    uses the per-pair sentence similarity (1 + cos) / 2 of the target embeddings."""
+    mean (h - sign h)^2, ``bit_balance``, ``code_entropy``). mAHP uses ``class_similarity`` (C x C) when
+    given, else the data's own (the training targets). Caption data (no labels): mAP is NaN and mAHP uses the
+    per-pair sentence similarity (1 + cos) / 2 of the target embeddings. ``k`` is capped at the database size."""
     from . import metrics
     from .codes import code_statistics
 
@@ -296,12 +317,14 @@ def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows
     if labels:
         ql = (data.y_test if q_split == "test" else data.y_train).numpy()[q_rows]
         dbl = (data.y_test if db_split == "test" else data.y_train).numpy()[db_rows]
-        S = data.class_similarity.numpy().astype(np.float64)
-        hier = dict(class_similarity=S)
+        S = data.class_similarity if class_similarity is None else class_similarity
+        hier = dict(class_similarity=np.asarray(S, dtype=np.float64))
     else:
+        from .targets import cosine_to_similarity
+
         qe = (data.test_embeddings if q_split == "test" else data.train_embeddings)[q_rows]
         de = (data.test_embeddings if db_split == "test" else data.train_embeddings)[db_rows]
-        pair = ((1.0 + qe @ de.T) / 2.0).clamp(0, 1).double().numpy()
+        pair = cosine_to_similarity((qe @ de.T).clamp(-1.0, 1.0)).double().numpy()
         ql = dbl = None
         hier = dict(pair_similarity=pair)
     k_map_eff = min(k_map, len(db_rows) - int(exclude_self))
@@ -350,7 +373,8 @@ def _append_rows(path: Path, rows: list[dict]) -> None:
 def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[int], base_config: TrainConfig | dict,
              data: ExperimentData | None = None, protocols: Sequence[str] = ("train_db", "test_vs_test"),
              results_path: str | os.PathLike | None = None, *, eval_queries: int | None = None,
-             continuous_rank: str = "euclidean", progress: bool = True, extra: dict | None = None) -> pd.DataFrame:
+             continuous_rank: str = "euclidean", eval_similarity: dict[str, Any] | None = None,
+             progress: bool = True, extra: dict | None = None) -> pd.DataFrame:
     """Train every (method, bits, seed) with ``base_config`` and evaluate each protocol: one row per
     (method, bits, seed, protocol) with the :func:`evaluate` metrics plus ``train_seconds``,
     ``images_per_s``, ``eval_seconds``, ``n_queries``, ``n_db``, ``epochs`` and ``config_key``.
@@ -358,9 +382,13 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
     Runs are written to ``<base_config.out_dir>/<method>-<bits>b-s<seed>`` (or the default run folder),
     so a finished run is loaded from its checkpoint instead of retrained and an interrupted one resumes.
     With ``results_path`` every run's rows are appended atomically to that CSV as soon as they exist, and
-    rows already there (same ``config_key`` and protocol) are not recomputed. ``eval_queries``: evaluate
-    on a fixed class-stratified subset of the queries (seed 0) to save time; ``extra``: constant columns
-    added to every row (e.g. ``{"profile": "quick"}``). Returns this grid's rows (old and new).
+    rows already there (same ``config_key``, protocol and ``eval_similarity``) are not recomputed.
+    ``eval_queries``: evaluate on a fixed class-stratified subset of the queries (seed 0) to save time
+    (not for ``test_vs_test``, whose queries are its database). ``eval_similarity``: ``{name: C x C matrix}``
+    to compute mAHP under other similarities too (e.g. WordNet for a run trained on sentence targets;
+    default: the training targets, named after ``config.similarity``), one row each, column
+    ``eval_similarity``. ``extra``: constant columns added to every row (e.g. ``{"profile": "quick"}``).
+    Returns this grid's rows (old and new), in grid order.
     """
     if isinstance(base_config, dict):
         base_config = TrainConfig.from_dict(base_config)
@@ -372,8 +400,9 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
     if data is None:
         data = prepare_data(base_config, progress=progress)
     path = Path(results_path) if results_path is not None else None
+    sims = eval_similarity or {base_config.similarity: None}
     done = _read_results(path)
-    done_keys = set(zip(done["config_key"], done["protocol"])) if len(done) else set()
+    done_keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
     rows_out: list[dict] = []
     for method in methods:
         for bits in bits_list:
@@ -383,30 +412,31 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
                     changes["out_dir"] = str(Path(base_config.out_dir) / f"{method}-{int(bits)}b-s{int(seed)}")
                 cfg = base_config.replace(**changes)
                 key = config_key(cfg)
-                todo = [p for p in protocols if (key, p) not in done_keys]
+                todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
+                old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
+                           & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
                 if not todo:
-                    rows_out += done[(done["config_key"] == key) & done["protocol"].isin(protocols)].to_dict("records")
+                    rows_out += old
                     continue
                 result = train(cfg, data, progress=progress)
                 h = {"train": encode(result.model, data.x_train)[0], "test": encode(result.model, data.x_test)[0]}
                 new = []
-                for protocol in todo:
+                for protocol, sim_name in todo:
                     q_split, q_rows, db_split, db_rows, excl = protocol_indices(protocol, data, cfg.train_classes)
                     if eval_queries is not None and eval_queries < len(q_rows) and not excl:
                         labels = data.y_test.numpy()[q_rows] if data.y_test is not None else np.zeros(len(q_rows))
                         q_rows = q_rows[stratified_subset(labels, eval_queries)]
                     t0 = time.perf_counter()
                     scores = evaluate(h[q_split][q_rows], h[db_split][db_rows], data, q_rows, q_split, db_rows,
-                                      db_split, exclude_self=excl, continuous_rank=continuous_rank)
+                                      db_split, exclude_self=excl, continuous_rank=continuous_rank,
+                                      class_similarity=sims[sim_name])
                     new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed),
-                                "protocol": protocol, "dataset": data.dataset, "input": data.input,
-                                "similarity": cfg.similarity, **scores,
+                                "protocol": protocol, "eval_similarity": sim_name, "dataset": data.dataset,
+                                "input": data.input, "similarity": cfg.similarity, **scores,
                                 "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
                                 "eval_seconds": time.perf_counter() - t0, "n_queries": len(q_rows),
                                 "n_db": len(db_rows), "epochs": cfg.epochs, **(extra or {})})
                 if path is not None:
                     _append_rows(path, new)
-                old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)].to_dict("records") \
-                    if len(done) else []
                 rows_out += old + new
     return pd.DataFrame(rows_out)

@@ -107,6 +107,10 @@ def test_evaluate_perfect_codes_and_the_continuous_drop():
     assert out["quant_error"] == pytest.approx(0.95 ** 2)
     assert out["drop_map@1000"] == pytest.approx(out["cont_map@1000"] - out["map@1000"])
     assert out["drop_mahp@250"] == pytest.approx(out["cont_mahp@250"] - out["mahp@250"])
+    # with 0/1 class identity as the similarity, perfect class codes rank every relevant item first: hP@i = 1
+    # for all i, so the trapezoidal AHP@k over the k = 60 database items is (k - 1) / k
+    ident = E.evaluate(h_te, h_tr, d, np.arange(30), "test", np.arange(60), "train", class_similarity=np.eye(3))
+    assert ident["mahp@250"] == pytest.approx(59 / 60)
     # a random code loses most of the class precision
     rnd = np.random.default_rng(0).choice([-1.0, 1.0], size=(90, 4))
     bad = E.evaluate(rnd[:30], rnd[30:], d, np.arange(30), "test", np.arange(60), "train")
@@ -158,6 +162,14 @@ def test_run_grid_rows_and_resume(with_targets, tmp_path, monkeypatch):
                        results_path=tmp_path / "fresh.csv", progress=False)
     cols = ["map@1000", "map@all", "mahp@250", "cont_mahp@250", "near_zero"]
     np.testing.assert_allclose(fresh[cols].to_numpy(), table[cols].to_numpy())
+
+    # an extra evaluation similarity adds rows for the same (already trained) runs
+    both = E.run_grid(["semhash", "dsh"], [8], [0], cfg, d, results_path=csv, progress=False,
+                      eval_similarity={"wordnet": None, "identity": np.eye(3)})
+    assert len(both) == 8 and sorted(set(both["eval_similarity"])) == ["identity", "wordnet"]
+    assert len(pd.read_csv(csv)) == 8
+    same = both[both.eval_similarity == "wordnet"].sort_values(["method", "protocol"])["mahp@250"].to_numpy()
+    np.testing.assert_allclose(same, table.sort_values(["method", "protocol"])["mahp@250"].to_numpy())
 
     def no_training(*a, **k):
         raise AssertionError("rows already in the CSV must not be recomputed")
@@ -232,3 +244,44 @@ def test_unknown_profile_is_a_clear_error(tmp_path):
     bad.write_text("name: x\ntrain: {}\n")
     with pytest.raises(ValueError, match="notebooks"):
         load_profile(bad)
+
+
+# ------------------------------------------------------------------ real data
+@pytest.mark.slow
+def test_captions_pipeline_on_coco_mini(coco_mini, tmp_path):
+    """COCO-mini: per-image caption embeddings as targets, a label-free method, mAHP from the per-pair
+    sentence similarity (mAP undefined without classes)."""
+    pytest.importorskip("semhash_lib.targets")
+    cfg = TrainConfig(dataset="coco-mini", input="features", feature_resolution=32, similarity="sentence",
+                      similarity_measure="gloss", method="semhash_no_ce", bits=16, epochs=2, batch_size=40,
+                      device="cpu", out_dir=str(tmp_path / "runs"))
+    data = E.prepare_data(cfg, root=coco_mini, progress=False)
+    assert data.y_train is None and data.x_train.shape == (80, 1280) and data.x_test.shape[0] == 79
+    assert torch.allclose(data.train_embeddings.norm(dim=1), torch.ones(80), atol=1e-5)
+    assert len(data.meta["captions_train"][0]) >= 5
+    # ranking the database by the target embeddings themselves is the ideal ranking: hP@i = 1 for every i,
+    # so the trapezoidal AHP@k over the k = 80 database items is (k - 1) / k
+    ideal = E.evaluate(data.test_embeddings.numpy(), data.train_embeddings.numpy(), data, np.arange(79), "test",
+                       np.arange(80), "train")
+    assert ideal["cont_mahp@250"] == pytest.approx(79 / 80, abs=1e-9)
+    assert np.isnan(ideal["map@1000"])
+    table = E.run_grid(["semhash_no_ce"], [16], [0], cfg, data, progress=False)
+    assert list(table["protocol"]) == ["train_db", "test_vs_test"]
+    assert table["mahp@250"].between(0, 1).all() and table["map@1000"].isna().all()
+    with pytest.raises(ValueError, match="labels"):
+        E.run_grid(["classification"], [16], [0], cfg, data, progress=False)
+
+
+def test_available_dataset_falls_back_when_cifar_is_missing(cifar100_binary, monkeypatch):
+    from semhash_lib import data as data_pkg
+    from semhash_lib.paths import DataNotFoundError
+
+    assert E.available_dataset("cifar100", root=cifar100_binary) == "cifar100"
+
+    def missing(root=None, download=True):
+        assert download is False, "the check must not download"
+        raise DataNotFoundError("Could not find 'cifar-100-binary'")
+
+    monkeypatch.setattr(data_pkg, "find_cifar100", missing)
+    with pytest.warns(UserWarning, match="fashion-mnist"):
+        assert E.available_dataset("cifar100") == "fashion-mnist"

@@ -173,7 +173,8 @@ def test_resume_gives_bit_identical_weights(tiny_images, tmp_path, where):
     import pandas as pd
     assert len(pd.read_csv(tmp_path / "interrupted" / "history.csv")) == 3
     # the codes agree too
-    np.testing.assert_array_equal(encode(full.model, tiny_images.x_test)[1], encode(resumed.model, tiny_images.x_test)[1])
+    np.testing.assert_array_equal(encode(full.model, tiny_images.x_test)[1],
+                                  encode(resumed.model, tiny_images.x_test)[1])
 
 
 def test_a_different_seed_gives_different_weights_and_a_finished_run_is_not_retrained(tiny_images, tmp_path):

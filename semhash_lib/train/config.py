@@ -46,8 +46,9 @@ class TrainConfig:
 
     Model and loss: ``backbone`` (a :func:`semhash_lib.models.build_backbone` name) with ``backbone_kwargs``,
     ``head_hidden`` (features input: width of a hidden ``Linear -> ReLU`` layer before the bottleneck;
-    ``None``: the bottleneck sits directly on the features), ``bits``, ``method`` (:data:`semhash_lib.methods.METHODS`), ``loss`` (keyword overrides for the
-    method's ``make_loss``, e.g. ``{"kl": 0.0}``).
+    ``None``: the bottleneck sits directly on the features), ``bits``, ``method``
+    (:data:`semhash_lib.methods.METHODS`), ``loss`` (keyword overrides for the method's ``make_loss``,
+    e.g. ``{"kl": 0.0}``).
 
     Optimisation (reconstruction; the paper's settings are unknown): ``optimizer`` (``"adam"``, ``"adamw"``,
     ``"sgd"`` with ``momentum``/``nesterov``), ``lr``, ``weight_decay``, ``backbone_lr_scale`` (lr factor of
@@ -63,7 +64,7 @@ class TrainConfig:
     dataset: str = "cifar100"
     input: str = "images"
     feature_extractor: str = "efficientnet_lite0"
-    feature_resolution: int = 64
+    feature_resolution: int = 128
     resolution: int | None = None
     augment: bool = True
     train_subset: int | None = None
