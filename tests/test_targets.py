@@ -209,6 +209,10 @@ def test_sentence_similarity_mean_of_several_captions(sentence_ok):
     parts = targets.embed_texts(["a dog runs on grass", "a brown dog playing outside"], use_cache=False)
     mean = parts.mean(0) / np.linalg.norm(parts.mean(0))
     np.testing.assert_allclose(E[0], mean, atol=1e-5)
+    first = targets.embed_texts(caps, use_cache=False, reduce="first")
+    np.testing.assert_allclose(first[0], parts[0], atol=1e-5)
+    with pytest.raises(ValueError, match="reduce"):
+        targets.embed_texts(caps, reduce="max")
 
 
 def test_mappings_are_monotone_and_bounded():

@@ -18,6 +18,7 @@ from ..io import atomic_save_npz, cache_dir, cache_key, load_npz
 __all__ = ["embed_texts", "sentence_similarity", "cosine_to_similarity", "class_texts", "MAPPINGS"]
 
 MAPPINGS = ("linear", "angular", "clip")
+REDUCTIONS = ("mean", "first")
 
 
 def cosine_to_similarity(cos, mapping: str = "linear"):
@@ -33,16 +34,22 @@ def cosine_to_similarity(cos, mapping: str = "linear"):
 
 
 def embed_texts(texts: Sequence[str] | Sequence[Sequence[str]], model=None, batch_size: int = 128,
-                use_cache: bool = True) -> np.ndarray:
-    """L2-normalised float32 embeddings (N, D); an item that is a list of texts (several captions) gets the
-    normalised mean of its texts' embeddings. Cached under ``data/cache/targets`` for the default model."""
+                use_cache: bool = True, reduce: str = "mean") -> np.ndarray:
+    """L2-normalised float32 embeddings (N, D). An item that is a list of texts (several captions) is reduced
+    with ``reduce``: ``"mean"`` (default) the normalised mean of its texts' normalised embeddings, ``"first"``
+    its first text only (reconstruction: the paper does not say how several captions are combined).
+    Cached under ``data/cache/targets`` for the default model."""
     from ..resources import sentence_model
 
     if len(texts) == 0:
         raise ValueError("embed_texts: no texts given")
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
     groups = [[t] if isinstance(t, str) else list(t) for t in texts]
     if any(len(g) == 0 for g in groups):
         raise ValueError("embed_texts: an item has no text")
+    if reduce == "first":
+        groups = [g[:1] for g in groups]
     cacheable = use_cache and (model is None or isinstance(model, str))
     path = cache_dir("targets") / f"embed-{cache_key(groups, model or 'default')}.npz" if cacheable else None
     if path is not None and (hit := load_npz(path, ("E",))) is not None:
@@ -60,14 +67,15 @@ def embed_texts(texts: Sequence[str] | Sequence[Sequence[str]], model=None, batc
     return mean
 
 
-def sentence_similarity(texts: Sequence[str] | Sequence[Sequence[str]], model=None, mapping: str = "linear",
-                        use_cache: bool = True) -> np.ndarray:
+def sentence_similarity(texts: Sequence[str] | Sequence[Sequence[str]], model=None, reduce: str = "mean",
+                        mapping: str = "linear", use_cache: bool = True) -> np.ndarray:
     """N x N similarity in [0, 1] (float64, symmetric, diag 1): mapped cosine similarity of sentence embeddings.
 
-    ``texts``: one string per item, or a list of strings per item (several captions: mean embedding).
+    ``texts``: one string per item, or a list of strings per item (several captions, combined by ``reduce``:
+    ``"mean"`` or ``"first"``, see :func:`embed_texts`). ``mapping``: cosine → [0, 1] (module doc).
     ``model``: ``None`` (all-MiniLM-L6-v2, offline), a model name / local path, or a loaded SentenceTransformer.
     """
-    E = embed_texts(texts, model, use_cache=use_cache).astype(np.float64)
+    E = embed_texts(texts, model, use_cache=use_cache, reduce=reduce).astype(np.float64)
     S = cosine_to_similarity(np.clip(E @ E.T, -1.0, 1.0), mapping)
     S = (S + S.T) / 2.0
     np.fill_diagonal(S, 1.0)
