@@ -43,6 +43,7 @@ def test_notebook_executes_on_test_profile(notebook, tmp_path):
 
 def test_failing_notebook_names_notebook_cell_and_error(tmp_path):
     nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell("profile = 'x'\nfigures_dir = '.'\nresults_dir = '.'")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# broken"), params,
