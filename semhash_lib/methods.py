@@ -27,9 +27,11 @@ from .losses import CSQLoss, DPSHLoss, DSHLoss, GreedyHashLoss, HashNetLoss, Sem
 
 __all__ = ["MethodSpec", "METHODS", "get_method", "SEMHASH_DEFAULTS", "UnknownMethodError"]
 
-# Reconstruction defaults of the paper's loss weights (the paper's values are unknown). Chosen by a quick
-# experiment on synthetic clustered features (see tests/test_methods.py and the report of issue 4):
-# with these, codes are near-binary (most |h| > 0.9), bits balanced, and retrieval orders follow the targets.
+# Reconstruction defaults of the paper's loss weights (the paper's values are unknown), from a quick
+# experiment only: a linear hashing head (32 bits) on synthetic clustered 64-d features, 20 classes in 5
+# superclasses, targets 0 / 0.5 / 1, Adam 1e-3, 60 epochs, 2 seeds. kl = 0.1 lowered bit imbalance and
+# bit correlation against no KL at a small mAP cost (0.966 vs 0.982); kl = 0.3 cost too much (mAP 0.90).
+# The quantization ablation uses the same weight. The lead tunes these on real features.
 SEMHASH_DEFAULTS = {"ce": 1.0, "sim": 1.0, "kl": 0.1, "quant": 0.0}
 
 

@@ -162,8 +162,7 @@ def _efficientnet_lite0(pretrained: bool = True, freeze: bool = False) -> tuple[
         from ..resources import efficientnet_lite0_weights
 
         state = torch.load(efficientnet_lite0_weights(), map_location="cpu", weights_only=True)
-        result = model.load_state_dict(state, strict=True)  # raises on any missing / unexpected key
-        assert not result.missing_keys and not result.unexpected_keys
+        model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key
     module = EfficientNetLite0Features(model, frozen=freeze)
     return module, EfficientNetLite0Features.feature_dim
 
