@@ -8,6 +8,7 @@ The paper's method and its ablations (Arponen & Bishop 2020, ``../shared/paper.m
 **reconstruction defaults**, see :data:`SEMHASH_DEFAULTS`):
 
 - ``semhash``: CE + similarity + empirical KL (the paper's total loss, §4.2);
+- ``semhash_nearest_corner``: as ``semhash`` with the KL term's nu = distance to sign(h) (the m -> inf limit);
 - ``semhash_no_kl``: CE + similarity (what the KL term adds);
 - ``semhash_quant``: CE + similarity + ‖|h| − 1‖² (KL replaced by the usual quantization penalty);
 - ``semhash_no_ce``: similarity + KL (no labels needed: caption data, zero-shot);
@@ -105,6 +106,10 @@ def _greedyhash(bits, num_classes=None, **kw):
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("semhash", "CE + relative-distance similarity + empirical KL to binary corners (the paper)",
                "tanh", True, True, _semhash_factory()),
+    MethodSpec("semhash_nearest_corner",
+               "CE + similarity + KL whose target-side distance is its m -> inf limit, the distance to the nearest "
+               "corner sign(h) (reconstruction option; see binary_kl_loss(nu=...))",
+               "tanh", True, True, _semhash_factory(kl_kwargs={"nu": "nearest_corner"})),
     MethodSpec("semhash_no_kl", "CE + similarity, no KL term (ablation)",
                "tanh", True, True, _semhash_factory(kl=0.0)),
     MethodSpec("semhash_quant", "CE + similarity + quantization penalty ||h|-1||^2 instead of KL (ablation)",
