@@ -167,11 +167,15 @@ def available_dataset(preferred: str = "cifar100", fallback: str = "fashion-mnis
 
 def _features_for(name: str, split: str, images: np.ndarray, index: np.ndarray, config: TrainConfig,
                   progress: bool) -> np.ndarray:
+    """Features of ``images[index]``: rows of the whole split's cache when it exists (or ``index`` is the
+    whole split), else extracted for the subset alone (cached under its own key)."""
     from .features import extract_features, features_from_images
 
-    if len(index) == len(images):
-        return extract_features(name, split, config.feature_extractor, config.feature_resolution,
-                                progress=progress)
+    whole = len(index) == len(images)
+    full = extract_features(name, split, config.feature_extractor, config.feature_resolution, progress=progress,
+                            cached_only=not whole)
+    if full is not None:
+        return full if whole else full[index]
     return features_from_images(images[index], config.feature_extractor, config.feature_resolution,
                                 progress=progress, cache_name=f"{name}-{split}-n{len(index)}")
 

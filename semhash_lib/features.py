@@ -92,7 +92,8 @@ def _batches(images, resolution: int, batch_size: int):
 def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tensor],
                          backbone: str = "efficientnet_lite0", resolution: int = DEFAULT_RESOLUTION,
                          batch_size: int | None = None, device: str | torch.device | None = None,
-                         progress: bool = True, cache_name: str | None = None) -> np.ndarray:
+                         progress: bool = True, cache_name: str | None = None,
+                         cached_only: bool = False) -> np.ndarray | None:
     """Frozen ``backbone`` features of ``images``: float32 (N, feature_dim) (1280 for EfficientNet-Lite0).
 
     ``images``: uint8 (N, C, H, W) array/tensor (C = 1 or 3), or a list of uint8 (C, H, W) tensors of any
@@ -101,7 +102,8 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     ``models.build_backbone(backbone, freeze=True)`` in eval mode, without gradients.
     ``batch_size=None`` picks :func:`auto_batch_size` (small batches on CPU: measured fastest there).
     With ``cache_name``, the result is cached under ``data/cache/features`` keyed by the image bytes and
-    every setting (a corrupt cache file is rebuilt).
+    every setting (a corrupt cache file is rebuilt); ``cached_only=True`` returns ``None`` instead of
+    computing when the cache has no entry.
     """
     from .models import build_backbone
     from .train import resolve_device
@@ -130,6 +132,8 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
         cached = load_npz(path, ("features",))
         if cached is not None:
             return cached["features"]
+    if cached_only:
+        return None
 
     device = resolve_device(device)
     batch_size = batch_size or auto_batch_size(resolution, device)
@@ -177,17 +181,19 @@ def feature_cache_path(name: str, backbone: str, resolution: int, key: str) -> P
 def extract_features(dataset_name: str, split: str, backbone: str = "efficientnet_lite0",
                      resolution: int = DEFAULT_RESOLUTION, root: str | os.PathLike | None = None,
                      batch_size: int | None = None, device: str | torch.device | None = None,
-                     progress: bool = True) -> np.ndarray:
+                     progress: bool = True, cached_only: bool = False) -> np.ndarray | None:
     """Cached frozen-backbone features of a whole dataset split: float32 (N, 1280), in the order of
     ``semhash_lib.data.load_arrays(dataset_name, split)`` (so its labels apply unchanged).
 
     ``dataset_name``: ``"cifar100"`` or ``"fashion-mnist"``; ``split``: ``"train"`` or ``"test"``;
     ``resolution``: the square input size the images are resized to (bilinear). The first call computes
     and caches (``data/cache/features``, or ``$SEMHASH_CACHE/features``); later calls load the cache.
+    ``cached_only=True``: ``None`` unless the cache already holds them (never computes).
     """
     from .data import canonical_name, load_arrays
 
     name = canonical_name(dataset_name)
     images, _, _ = load_arrays(name, split, root=root)
     return features_from_images(images, backbone=backbone, resolution=resolution, batch_size=batch_size,
-                                device=device, progress=progress, cache_name=f"{name}-{split}")
+                                device=device, progress=progress, cache_name=f"{name}-{split}",
+                                cached_only=cached_only)

@@ -136,7 +136,7 @@ def test_frozen_features_carry_class_information(cifar):
 
 
 @pytest.mark.slow
-def test_extract_features_whole_split_in_load_arrays_order(lite0):
+def test_extract_features_whole_split_in_load_arrays_order(lite0, monkeypatch):
     """The whole Fashion-MNIST test split (10,000 grey images) at 32 px, rows in load_arrays order."""
     from semhash_lib.data import load_arrays
 
@@ -150,3 +150,21 @@ def test_extract_features_whole_split_in_load_arrays_order(lite0):
     np.testing.assert_allclose(f[rows], reference_features(lite0, images[rows], 32), rtol=1e-4, atol=1e-4)
     again = extract_features("fashion-mnist", "test", resolution=32, progress=False)  # from the cache
     np.testing.assert_array_equal(again, f)
+    assert extract_features("fashion-mnist", "test", resolution=48, progress=False, cached_only=True) is None
+    # a subset of a split whose whole-split cache exists is read from it, without running the network
+    from semhash_lib.experiment import prepare_data
+    from semhash_lib.train import TrainConfig
+
+    def no_network(*a, **k):
+        raise AssertionError("subset features must come from the whole-split cache")
+
+    from semhash_lib.experiment import _features_for, stratified_subset
+
+    monkeypatch.setattr("semhash_lib.models.build_backbone", no_network)
+    cfg = TrainConfig(dataset="fashion-mnist", input="features", feature_resolution=32, train_subset=50,
+                      test_subset=300, similarity="identity")
+    with pytest.raises(AssertionError, match="whole-split"):  # the train split has no cache: it is computed
+        prepare_data(cfg, progress=False)
+    _, labels, _ = load_arrays("fashion-mnist", "test", download=False)
+    idx = stratified_subset(labels, 300)
+    np.testing.assert_array_equal(_features_for("fashion-mnist", "test", images, idx, cfg, False), f[idx])
