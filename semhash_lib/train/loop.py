@@ -142,7 +142,7 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
         raise TypeError(f"config must be a TrainConfig or dict, got {type(config).__name__}")
     if data is None:
         from ..experiment import prepare_data
-        data = prepare_data(config)
+        data = prepare_data(config, progress=progress)
     device = resolve_device(config.device)
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads())
