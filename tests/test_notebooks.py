@@ -65,3 +65,25 @@ def test_find_notebooks_selects_by_number_and_stem():
     assert find_notebooks(ROOT / "notebooks", start=books[-1].name[:2]) == [books[-1]]
     with pytest.raises(SystemExit):
         find_notebooks(ROOT / "notebooks", only=["99"])
+
+
+def _parameter_names(path: Path) -> set[str]:
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
+def test_every_profile_parameter_is_a_notebook_parameter():
+    """papermill only warns about a parameter the notebook does not declare, and the value is then ignored
+    silently; every key a profile passes must be assigned in that notebook's parameters cell."""
+    from semhash_lib.profiles import available_profiles, load_profile
+
+    by_stem = {p.stem: p for p in NOTEBOOKS}
+    for profile in available_profiles():
+        for stem, params in (load_profile(profile).get("notebooks") or {}).items():
+            assert stem in by_stem, f"profile {profile!r} configures a notebook that does not exist: {stem}"
+            unknown = set(params or {}) - _parameter_names(by_stem[stem])
+            assert not unknown, f"profile {profile!r} passes {sorted(unknown)} that {stem} does not declare"
