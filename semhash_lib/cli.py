@@ -97,18 +97,43 @@ def run_notebooks(notebooks: list[Path], profile: str, output_dir: Path, figures
     return records
 
 
-def write_summary(records: list[dict], profile: str, results_dir: Path, figures_dir: Path) -> Path:
-    """A markdown summary: what ran, how long, on what machine, the results tables and the figures."""
+def write_summary(records: list[dict], profile: str, results_dir: Path, figures_dir: Path,
+                  command: str | None = None) -> Path:
+    """A markdown summary: what ran, how long, on what machine, the results tables and the figures.
+
+    The per-notebook timings are kept in ``results/timings_<profile>.json`` and merged by notebook name, so a
+    partial run (``--only 05``) updates its own rows and leaves the others' timings and dates in place.
+    """
+    import json
+
     import pandas as pd
 
+    now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    machine = (f"{platform.node() or 'unknown'}, {platform.machine()}, {_cpu_count()} CPU cores, "
+               f"{_gpu_name() or 'no GPU'}")
+    command = command or f"semhash reproduce --profile {profile}"
+    timings_path = results_dir / f"timings_{profile}.json"
+    timings: dict = {}
+    if timings_path.exists():
+        try:
+            timings = json.loads(timings_path.read_text())
+        except ValueError:
+            timings = {}   # a damaged timings file only loses old timings; it is rewritten below
+    for r in records:
+        timings[r["notebook"]] = {"seconds": r["seconds"], "date": now, "machine": machine, "command": command}
+    with atomic_write(timings_path, "w") as f:
+        json.dump(dict(sorted(timings.items())), f, indent=1)
+
     lines = [f"# semhash reproduce — profile `{profile}`", "",
-             f"- date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
-             f"- machine: {platform.node() or 'unknown'}, {platform.machine()}, {_cpu_count()} CPU cores, "
-             f"{_gpu_name() or 'no GPU'}",
-             f"- command: `semhash reproduce --profile {profile}`", "", "| notebook | seconds |", "| --- | ---: |"]
-    lines += [f"| {r['notebook']} | {r['seconds']:.0f} |" for r in records]
-    lines.append(f"| **total** | {sum(r['seconds'] for r in records):.0f} |")
+             f"- last updated: {now}, machine: {machine}",
+             f"- command: `{command}`", "",
+             "| notebook | seconds | date | machine | command |", "| --- | ---: | --- | --- | --- |"]
+    lines += [f"| {nb} | {t['seconds']:.0f} | {t['date']} | {t['machine']} | `{t['command']}` |"
+              for nb, t in sorted(timings.items())]
+    lines.append(f"| **total** | {sum(t['seconds'] for t in timings.values()):.0f} | | | |")
     for csv in sorted(results_dir.glob("*.csv")):
+        if not (csv.stem.endswith(f"_{profile}") or csv.stem[:2].isdigit()):
+            continue   # another profile's table
         try:
             table = pd.read_csv(csv)
         except Exception:
@@ -174,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookFailed as e:
         print(f"semhash: {e}", file=sys.stderr)
         return 1
-    summary = write_summary(records, args.profile, args.results_dir, args.figures_dir)
+    command = "semhash " + " ".join(argv if argv is not None else sys.argv[1:])
+    summary = write_summary(records, args.profile, args.results_dir, args.figures_dir, command)
     print(f"[semhash] {len(records)} notebooks in {time.perf_counter() - t0:.0f} s; summary: {summary}")
     return 0
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from .plotting.style import method_color
 
-__all__ = ["summarize", "format_mean_std", "results_markdown", "plot_metric_by_bits", "PUBLISHED_ANCHORS"]
+__all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits",
+           "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
     ("Barz & Denzler, Plain-11 (continuous 100-d)", "cifar100", "test_vs_test", 0.8205),
@@ -54,6 +55,34 @@ def format_mean_std(summary: pd.DataFrame, metrics: Sequence[str], digits: int =
 def results_markdown(table: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = GROUP, digits: int = 3) -> str:
     """A markdown table of :func:`summarize` (mean ± std)."""
     return format_mean_std(summarize(table, metrics, by), metrics, digits).to_markdown(index=False)
+
+
+def trivial_solutions(table: pd.DataFrame, reference: str = "semhash", map_metric: str = "map@all",
+                      mahp_metric: str = "mahp@250", by: Sequence[str] = ("dataset", "protocol", "bits")) -> pd.DataFrame:
+    """The paper's point (iii) as a table: methods whose mAP beats ``reference`` while their mAHP is lower.
+
+    For each group ``by`` (means over seeds), a row for every method ``m`` with
+    ``mAP(m) > mAP(reference)`` and ``mAHP(m) < mAHP(reference)``: the same-class metric prefers ``m``,
+    the hierarchical one prefers the reference. Such a method ranks images of its query's class well but
+    orders the other classes without regard to their meaning, which plain mAP cannot see. Columns: ``by``,
+    ``method``, the two metrics of the method and of the reference, and their differences
+    (``d_map = m - ref > 0``, ``d_mahp = m - ref < 0``). Empty when no method does this.
+    """
+    s = summarize(table, [map_metric, mahp_metric], by=tuple(by) + ("method",))
+    rows = []
+    for key, g in s.groupby(list(by), sort=False):
+        ref = g[g["method"] == reference]
+        if ref.empty:
+            continue
+        rm, rh = float(ref[map_metric].iloc[0]), float(ref[mahp_metric].iloc[0])
+        for _, r in g[(g[map_metric] > rm) & (g[mahp_metric] < rh)].iterrows():
+            rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "method": r["method"],
+                         map_metric: r[map_metric], f"{reference} {map_metric}": rm,
+                         mahp_metric: r[mahp_metric], f"{reference} {mahp_metric}": rh,
+                         "d_map": r[map_metric] - rm, "d_mahp": r[mahp_metric] - rh, "n_seeds": int(r["n_seeds"])})
+    cols = list(by) + ["method", map_metric, f"{reference} {map_metric}", mahp_metric,
+                       f"{reference} {mahp_metric}", "d_map", "d_mahp", "n_seeds"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None = None, ax=None,

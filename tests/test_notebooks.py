@@ -87,3 +87,23 @@ def test_every_profile_parameter_is_a_notebook_parameter():
             assert stem in by_stem, f"profile {profile!r} configures a notebook that does not exist: {stem}"
             unknown = set(params or {}) - _parameter_names(by_stem[stem])
             assert not unknown, f"profile {profile!r} passes {sorted(unknown)} that {stem} does not declare"
+
+
+def test_summary_merges_partial_runs(tmp_path):
+    """`semhash reproduce --only 05` must update 05's timing and keep the other notebooks' rows."""
+    import json
+
+    from semhash_lib.cli import write_summary
+
+    (tmp_path / "hashing_quick.csv").write_text("method,mahp@250\nsemhash,0.75\n")
+    (tmp_path / "hashing_medium.csv").write_text("method,mahp@250\nsemhash,0.80\n")
+    write_summary([{"notebook": "03_x.ipynb", "seconds": 600.0}, {"notebook": "05_y.ipynb", "seconds": 20.0}],
+                  "quick", tmp_path, tmp_path, "semhash reproduce --profile quick")
+    path = write_summary([{"notebook": "05_y.ipynb", "seconds": 44.0}], "quick", tmp_path, tmp_path,
+                         "semhash reproduce --profile quick --only 05")
+    timings = json.loads((tmp_path / "timings_quick.json").read_text())
+    assert timings["03_x.ipynb"]["seconds"] == 600.0 and timings["05_y.ipynb"]["seconds"] == 44.0
+    assert timings["05_y.ipynb"]["command"].endswith("--only 05")
+    text = path.read_text()
+    assert "| **total** | 644 |" in text
+    assert "hashing_quick.csv" in text and "hashing_medium.csv" not in text
