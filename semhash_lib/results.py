@@ -15,7 +15,7 @@ import pandas as pd
 
 from .plotting.style import method_color
 
-__all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits",
+__all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
            "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
@@ -113,5 +113,40 @@ def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None =
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     ax.set_title(title or (f"{metric} ({protocol})" if protocol else metric))
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", ax=None,
+                     methods: Sequence[str] | None = None, title: str | None = None):
+    """``metric`` per method as grouped bars, one bar per value of ``group`` (e.g. the protocols), with the
+    std over seeds as error bars and the value written on each bar. For tables with one code length, where
+    :func:`plot_metric_by_bits` would draw single points. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    s = summarize(table, [metric], by=("method", group))
+    methods = list(methods or dict.fromkeys(s["method"]))
+    groups = list(dict.fromkeys(s[group]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(5.5, 1.2 + 1.1 * len(methods) * max(1, len(groups)) ** 0.5), 3.8))
+    else:
+        fig = ax.figure
+    width = 0.8 / len(groups)
+    x = np.arange(len(methods))
+    for j, g in enumerate(groups):
+        r = s[s[group] == g].set_index("method").reindex(methods)
+        bars = ax.bar(x + (j - (len(groups) - 1) / 2) * width, r[metric], width, yerr=r[f"{metric}_std"],
+                      capsize=2, color=[method_color(m) for m in methods], alpha=1.0 - 0.45 * j,
+                      edgecolor="0.2", lw=0.5, label=str(g))
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
+    ax.set_xticks(x)
+    ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(metric)
+    lo = np.nanmin(s[metric])
+    ax.set_ylim(max(0.0, lo - 0.1), min(1.0, np.nanmax(s[metric]) + 0.05))
+    ax.grid(alpha=0.3, axis="y")
+    if len(groups) > 1:
+        ax.legend(fontsize=8, title=group, title_fontsize=8)
+    ax.set_title(title or metric)
     fig.tight_layout()
     return fig

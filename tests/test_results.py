@@ -58,3 +58,16 @@ def test_trivial_solutions_is_empty_without_reference_or_without_such_method():
     t = _table()
     assert results.trivial_solutions(t[t.method != "csq"]).empty
     assert results.trivial_solutions(t, reference="not_a_method").empty
+
+
+def test_plot_metric_bars_draws_one_bar_per_method_and_group_at_the_mean():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t = _table()
+    t = t[t.bits == 32]
+    fig = results.plot_metric_bars(t, "mahp@250", group="protocol")
+    bars = [p for p in fig.axes[0].patches]
+    assert len(bars) == t["method"].nunique() * t["protocol"].nunique()
+    means = t.groupby("method", sort=False)["mahp@250"].mean()
+    assert [b.get_height() for b in bars] == pytest.approx(list(means))
