@@ -334,3 +334,23 @@ def test_two_epochs_of_a_small_cnn_on_cifar100_images_improve_mahp(cifar100_bina
     untrained = T.build_model(cfg, data)
     trained = T.train(cfg, data, progress=False)
     assert mahp_of(trained.model, data) > mahp_of(untrained, data) + 0.015
+
+
+@pytest.mark.slow
+def test_paper_profile_config_trains_a_cifar_resnet18_from_pixels(cifar100_binary, tmp_path):
+    """The `paper` profile's own training config (CIFAR ResNet-18, SGD + Nesterov, warm-up, augmentation, AMP
+    flag) runs end to end on CPU when shrunk to 256 images and one epoch: finite losses, a checkpoint, and
+    codes of the right shape. (The full profile needs a GPU; this guards its code path.)"""
+    from semhash_lib.experiment import prepare_data
+    from semhash_lib.profiles import load_profile
+
+    cfg = TrainConfig.from_dict(load_profile("paper")["train"]).replace(
+        train_subset=256, test_subset=100, epochs=1, warmup_epochs=0, batch_size=128, device="cpu",
+        out_dir=str(tmp_path / "paper"))
+    assert cfg.backbone == "cifar_resnet18" and cfg.input == "images" and cfg.augment
+    data = prepare_data(cfg, root=cifar100_binary, progress=False)
+    result = T.train(cfg, data, progress=False)
+    h, codes = encode(result.model, data.x_test)
+    assert h.shape == codes.shape == (100, cfg.bits) and np.isfinite(h).all()
+    assert set(np.unique(codes)) <= {-1, 1}
+    assert any((tmp_path / "paper").iterdir()), "no checkpoint written"
