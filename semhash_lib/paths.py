@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .io import project_root
 
@@ -77,3 +77,24 @@ def find_dataset_dir(names: Sequence[str], required: Iterable[str], root: str | 
     raise DataNotFoundError(
         f"Could not find {names[0]!r} (needs {', '.join(required)}). Looked in:\n  {lines}\n"
         f"{how_to_get}".rstrip())
+
+
+def find_or_download(names: Sequence[str], required: Iterable[str], root: str | os.PathLike | None, how_to_get: str,
+                     download: bool, fetch: Callable[[Path], None], source: str,
+                     fetched_names: Sequence[str]) -> Path:
+    """:func:`find_dataset_dir`; when nothing is found and ``download`` is true, ``fetch(<project>/data)`` and
+    look for ``fetched_names`` there. A failed download raises :class:`DataNotFoundError` with the places
+    looked at and the download error (offline, proxy, disk full) side by side."""
+    required = list(required)
+    try:
+        return find_dataset_dir(names, required, root, how_to_get)
+    except DataNotFoundError as e:
+        if not download:
+            raise
+        target = project_root() / "data"
+        try:
+            fetch(target)
+        except Exception as d:
+            raise DataNotFoundError(f"{e}\nDownloading {source} into {target} failed: "
+                                    f"{d.__class__.__name__}: {d}") from d
+        return find_dataset_dir(fetched_names, required, target, how_to_get)

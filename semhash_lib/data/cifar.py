@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import project_root
-from ..paths import DataFormatError, DataNotFoundError, find_dataset_dir
+from ..paths import DataFormatError, find_or_download
 
 __all__ = ["CIFAR100_URL", "CIFAR100_RECORDS", "NUM_FINE", "NUM_COARSE", "find_cifar100",
            "read_cifar100_binary", "read_cifar100_pickle", "read_cifar100_label_names", "load_cifar100",
@@ -173,18 +172,8 @@ def find_cifar100(root: str | os.PathLike | None = None, download: bool = True) 
     place looked at (and the download error) when all fail.
     """
     required = ["train.bin|train", "test.bin|test", "fine_label_names.txt|meta"]
-    try:
-        return find_dataset_dir(list(LAYOUT_NAMES), required, root, HOW_TO_GET)
-    except DataNotFoundError as e:
-        if not download:
-            raise
-        target = project_root() / "data"
-        try:
-            _download(target)
-        except Exception as d:  # offline, proxy, disk full: say so next to the places looked at
-            raise DataNotFoundError(f"{e}\nDownloading {CIFAR100_URL} into {target} failed: "
-                                    f"{d.__class__.__name__}: {d}") from d
-        return find_dataset_dir(["cifar-100-python"], required, target, HOW_TO_GET)
+    return find_or_download(list(LAYOUT_NAMES), required, root, HOW_TO_GET, download, _download, CIFAR100_URL,
+                            ["cifar-100-python"])
 
 
 def load_cifar100(split: str, root: str | os.PathLike | None = None, coarse: bool = False,

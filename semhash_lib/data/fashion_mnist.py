@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import project_root
-from ..paths import DataFormatError, DataNotFoundError, find_dataset_dir
+from ..paths import DataFormatError, find_or_download
 from .idx import read_idx
 
 __all__ = ["FASHION_MNIST_CLASSES", "FASHION_MNIST_RECORDS", "find_fashion_mnist", "load_fashion_mnist"]
@@ -34,6 +33,12 @@ def _files(split: str) -> tuple[str, str]:
     return f"{p}-images-idx3-ubyte", f"{p}-labels-idx1-ubyte"
 
 
+def _download(target: Path) -> None:
+    from torchvision.datasets import FashionMNIST
+
+    FashionMNIST(root=str(target), train=True, download=True)  # fetches and unpacks both splits
+
+
 def _pick(folder: Path, name: str) -> Path:
     return folder / name if (folder / name).exists() else folder / f"{name}.gz"
 
@@ -45,19 +50,8 @@ def find_fashion_mnist(root: str | os.PathLike | None = None, download: bool = T
     ``<project>/data/FashionMNIST/raw``. Raises :class:`DataNotFoundError` naming every place looked at.
     """
     required = [f"{n}|{n}.gz" for s in ("train", "test") for n in _files(s)]
-    try:
-        return find_dataset_dir(list(FOLDER_NAMES), required, root, HOW_TO_GET)
-    except DataNotFoundError as e:
-        if not download:
-            raise
-        target = project_root() / "data"
-        try:
-            from torchvision.datasets import FashionMNIST
-            FashionMNIST(root=str(target), train=True, download=True)
-        except Exception as d:
-            raise DataNotFoundError(f"{e}\nDownloading Fashion-MNIST into {target} failed: "
-                                    f"{d.__class__.__name__}: {d}") from d
-        return find_dataset_dir(["FashionMNIST/raw"], required, target, HOW_TO_GET)
+    return find_or_download(list(FOLDER_NAMES), required, root, HOW_TO_GET, download, _download, "Fashion-MNIST",
+                            ["FashionMNIST/raw"])
 
 
 def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, download: bool = True
