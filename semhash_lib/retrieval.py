@@ -388,6 +388,24 @@ def _hamming_select(rows: np.ndarray, k: int, max_value: int) -> tuple[np.ndarra
     return vals[pick], col[pick]
 
 
+def _collect_topk(query: Any, db: Any, k: int | None, exclude_self: bool, rank: str, dist_dtype: type,
+                  chunk_rows: int | None, chunk_elements: int | None,
+                  num_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Gather the ranked chunks of :func:`map_ranked_chunks` into ``(distances (Q, k), indices int64 (Q, k))``."""
+    n_q, n_db = _sizes(query, db, exclude_self)
+    kk = _check_k(k, n_db, exclude_self)
+    out_d = np.empty((n_q, kk), dtype=dist_dtype)
+    out_i = np.empty((n_q, kk), dtype=np.int64)
+
+    def fill(s: int, e: int, dist: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
+        out_d[s:e] = dist
+        out_i[s:e] = idx
+
+    map_ranked_chunks(query, db, kk, fill, exclude_self=exclude_self, rank=rank, chunk_rows=chunk_rows,
+                      chunk_elements=chunk_elements, num_threads=num_threads)
+    return out_d, out_i
+
+
 def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,
                  chunk_rows: int | None = None, chunk_elements: int | None = None,
                  num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -400,18 +418,8 @@ def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: b
     Codes: ±1 / {0,1} / real arrays or tensors, or packed ``uint8`` (see :func:`pack_codes`).
     Memory is bounded by chunking the queries (module docstring).
     """
-    n_q, n_db = _sizes(query_codes, db_codes, exclude_self)
-    kk = _check_k(k, n_db, exclude_self)
-    out_d = np.empty((n_q, kk), dtype=np.int32)
-    out_i = np.empty((n_q, kk), dtype=np.int64)
-
-    def fill(s: int, e: int, dist: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
-        out_d[s:e] = dist
-        out_i[s:e] = idx
-
-    map_ranked_chunks(query_codes, db_codes, k, fill, exclude_self=exclude_self, chunk_rows=chunk_rows,
-                      chunk_elements=chunk_elements, num_threads=num_threads)
-    return out_d, out_i
+    return _collect_topk(query_codes, db_codes, k, exclude_self, "hamming", np.int32, chunk_rows, chunk_elements,
+                         num_threads)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -493,18 +501,7 @@ def real_topk(query: Any, db: Any, k: int | None, metric: str = "euclidean", exc
     ``metric="cosine"``: ``1 - cos(q, x)``. Computed in float64 by a chunked matrix product; ties (equal
     computed distances) are broken by database index, as in :func:`hamming_topk`.
     """
-    n_q, n_db = _sizes(query, db, exclude_self)
-    kk = _check_k(k, n_db, exclude_self)
-    out_d = np.empty((n_q, kk), dtype=np.float64)
-    out_i = np.empty((n_q, kk), dtype=np.int64)
-
-    def fill(s: int, e: int, dist: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> None:
-        out_d[s:e] = dist
-        out_i[s:e] = idx
-
-    map_ranked_chunks(query, db, kk, fill, exclude_self=exclude_self, rank=metric, chunk_rows=chunk_rows,
-                      chunk_elements=chunk_elements, num_threads=num_threads)
-    return out_d, out_i
+    return _collect_topk(query, db, k, exclude_self, metric, np.float64, chunk_rows, chunk_elements, num_threads)
 
 
 # ----------------------------------------------------------------------------------------------------
