@@ -8,6 +8,8 @@ the only published orientation values, Barz & Denzler's *continuous* 100-d class
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -16,7 +18,7 @@ import pandas as pd
 from .plotting.style import method_color
 
 __all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
-           "PUBLISHED_ANCHORS"]
+           "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
     ("Barz & Denzler, Plain-11 (continuous 100-d)", "cifar100", "test_vs_test", 0.8205),
@@ -25,6 +27,14 @@ PUBLISHED_ANCHORS = pd.DataFrame([
 ], columns=["model", "dataset", "protocol", "mahp@250"])
 
 GROUP = ("dataset", "protocol", "method", "bits")
+#: metrics that :func:`compare_to_reference` checks by default
+COMPARE_METRICS = ("map@1000", "mahp@250")
+#: columns that also tell runs apart when both tables have them: the similarity mAHP was computed with, the
+#: training targets (``sentence_vs_wordnet_*.csv`` holds the same methods trained on two kinds of targets)
+OPTIONAL_KEYS = ("eval_similarity", "similarity", "targets")
+#: statuses of a :func:`compare_to_reference` row
+COMPARED, MISSING, NOT_IN_REFERENCE = "compared", "missing in reproduction", "not in reference"
+NO_VALUE, NO_REFERENCE_VALUE = "no value in reproduction", "no value in reference"
 
 
 def summarize(table: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = GROUP) -> pd.DataFrame:
@@ -150,3 +160,185 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", 
     ax.set_title(title or metric)
     fig.tight_layout()
     return fig
+
+
+def compare_to_reference(reproduced: pd.DataFrame, reference: pd.DataFrame, metrics: Sequence[str] = COMPARE_METRICS,
+                         by: Sequence[str] = GROUP, tolerance: float = 0.02) -> pd.DataFrame:
+    """Compare a reproduced results table with the published one, per group ``by`` and metric.
+
+    Both tables hold per-seed rows as written by :func:`semhash_lib.experiment.run_grid`; each side is
+    reduced with :func:`summarize` (mean, sample std with ddof=1, number of seeds). Only the ``by`` columns and
+    ``metrics`` present in both tables are used; :data:`OPTIONAL_KEYS` (``eval_similarity``, ``similarity``,
+    ``targets``) are added to ``by`` when both tables have them, so runs evaluated or trained with different
+    similarities are never averaged together.
+
+    **Band rule.** A reproduced mean is *within* the published result when
+    ``|reproduced - reference| <= band``, where ``band = 2 × reference std`` if the published table has at
+    least 2 seeds for that group, and ``band = tolerance`` (an absolute, stated tolerance; default 0.02) for
+    single-seed profiles, whose std is unknown. This is the check ``semhash reproduce`` reports (README,
+    "Two commands").
+
+    Returns one row per (group, metric): the ``by`` columns, ``metric``, ``status``, ``reproduced``,
+    ``reproduced_n_seeds``, ``reference``, ``reference_std`` (NaN with fewer than 2 published seeds),
+    ``reference_n_seeds``, ``difference``
+    (reproduced - reference), ``band``, ``band_rule`` (``"2 std"`` or ``"tolerance"``) and ``within`` (bool).
+    ``status`` is ``"compared"``; ``"missing in reproduction"`` or ``"not in reference"`` for a group on one
+    side only; ``"no value in reproduction"`` / ``"no value in reference"`` when the metric is NaN on one side
+    (``within`` is False for all of these). A metric that is NaN on both sides (e.g. mAP of caption retrieval,
+    which has no labels) gets no row.
+    """
+    both = set(reproduced.columns) & set(reference.columns)
+    keys = [c for c in by if c in both] + [c for c in OPTIONAL_KEYS if c in both and c not in by]
+    metrics = [m for m in metrics if m in both]
+    columns = keys + ["metric", *_COMPARISON_VALUES]
+    if not keys or not metrics:
+        return pd.DataFrame(columns=columns)
+
+    def reduce(t: pd.DataFrame) -> pd.DataFrame:
+        t = t.copy()
+        for c in keys:   # a key that is empty in some rows (e.g. an older table) is a group of its own, not dropped
+            if t[c].isna().any():
+                t[c] = t[c].astype(object).where(t[c].notna(), "")
+        return summarize(t, metrics, keys) if len(t) else pd.DataFrame(columns=keys + metrics + ["n_seeds"])
+
+    rep, ref = reduce(reproduced), reduce(reference)
+    rep["_order_rep"], ref["_order_ref"] = np.arange(len(rep)), np.arange(len(ref))
+    merged = rep.merge(ref, on=keys, how="outer", suffixes=("_rep", "_ref"), indicator=True)
+    # the published table's order, then the groups only the reproduction has
+    merged = merged.sort_values(["_order_ref", "_order_rep"], na_position="last", kind="stable")
+    suffixed = {f"{m}{sfx}" for m in metrics for sfx in ("", "_std")} | {"n_seeds"}
+    name = (lambda col, side: f"{col}_{side}" if col in suffixed else col)
+    rows = []
+    for _, r in merged.iterrows():
+        for m in metrics:
+            a, b = float(r.get(name(m, "rep"), np.nan)), float(r.get(name(m, "ref"), np.nan))
+            n_ref = r.get(name("n_seeds", "ref"), np.nan)
+            std = float(r.get(name(f"{m}_std", "ref"), np.nan))
+            n_ref = int(n_ref) if pd.notna(n_ref) else 0
+            n_rep = r.get(name("n_seeds", "rep"), np.nan)
+            n_rep = int(n_rep) if pd.notna(n_rep) else 0
+            if r["_merge"] == "left_only":
+                status = NOT_IN_REFERENCE
+            elif r["_merge"] == "right_only":
+                status = MISSING
+            elif np.isnan(a) and np.isnan(b):
+                continue
+            elif np.isnan(a):
+                status = NO_VALUE
+            elif np.isnan(b):
+                status = NO_REFERENCE_VALUE
+            else:
+                status = COMPARED
+            rule = "2 std" if n_ref >= 2 else "tolerance"
+            band = 2.0 * std if n_ref >= 2 else float(tolerance)
+            diff = a - b
+            within = bool(status == COMPARED and abs(diff) <= band + 1e-12)
+            rows.append({**{k: r[k] for k in keys}, "metric": m, "status": status, "reproduced": a,
+                         "reproduced_n_seeds": n_rep, "reference": b, "reference_std": std if n_ref >= 2 else np.nan,
+                         "reference_n_seeds": n_ref, "difference": diff, "band": band, "band_rule": rule,
+                         "within": within})
+    return pd.DataFrame(rows, columns=columns)
+
+
+_COMPARISON_VALUES = ("status", "reproduced", "reproduced_n_seeds", "reference", "reference_std", "reference_n_seeds",
+                      "difference", "band", "band_rule", "within")
+
+
+def _is_per_seed_table(table: pd.DataFrame, metrics: Sequence[str]) -> bool:
+    return {"method", "bits", "seed"} <= set(table.columns) and any(m in table.columns for m in metrics)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def compare_results_dirs(reproduced_dir: str | os.PathLike, reference_dir: str | os.PathLike, profile: str,
+                         metrics: Sequence[str] = COMPARE_METRICS, tolerance: float = 0.02
+                         ) -> tuple[pd.DataFrame, str]:
+    """Compare every results table of ``profile`` that a reproduction wrote with the published table of the
+    same file name (``<name>_<profile>.csv`` in both folders), with :func:`compare_to_reference`.
+
+    Only tables of per-seed metric rows take part: those with ``method``, ``bits`` and ``seed`` columns and at
+    least one of ``metrics`` (so not the ``01_*``/``02_*`` target tables, the code statistics, nor
+    ``trivial_solutions_*``, which holds means). Returns the concatenated comparison with a leading ``table``
+    column, and a markdown section body: the band rule, the count within the band, published tables this run
+    did not reproduce, and one line per (table, group, metric).
+    """
+    rep_dir, ref_dir = Path(reproduced_dir), Path(reference_dir)
+    parts, not_reproduced = [], []
+    for ref_csv in sorted(ref_dir.glob(f"*_{profile}.csv")):
+        try:
+            ref = pd.read_csv(ref_csv)
+        except Exception:
+            continue
+        if not _is_per_seed_table(ref, metrics):
+            continue
+        rep_csv = rep_dir / ref_csv.name
+        if not rep_csv.exists():
+            not_reproduced.append(ref_csv.name)
+            continue
+        rep = pd.read_csv(rep_csv)
+        if not _is_per_seed_table(rep, metrics):
+            continue
+        cmp = compare_to_reference(rep, ref, metrics=metrics, tolerance=tolerance)
+        parts.append(cmp.assign(table=ref_csv.name)[["table"] + list(cmp.columns)])
+    table = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=["table", "metric", "status", "reproduced", "reference", "difference",
+                                        "band", "within"]))
+
+    lines = [f"Reproduced tables in `{_shown(rep_dir)}` against the published tables in `{_shown(ref_dir)}`. "
+             f"A mean is within the published result when |difference| ≤ 2 × the published sample std over seeds "
+             f"(ddof=1), for groups with ≥ 2 published seeds, or ≤ {tolerance:g} (stated tolerance) for "
+             f"single-seed groups.", ""]
+    if not parts:
+        lines.append(f"No published per-seed table of profile `{profile}` to compare with." if not not_reproduced
+                     else "This run reproduced none of the published per-seed tables.")
+    else:
+        compared = table[table["status"] == COMPARED]
+        n_other = len(table) - len(compared)
+        lines.append(f"**{int(compared['within'].sum())} of {len(compared)}** (table, group, metric) pairs within the "
+                     f"band" + (f"; {n_other} not compared (missing on one side)." if n_other else "."))
+    if not_reproduced:
+        lines += ["", "Published tables not reproduced by this run: " + ", ".join(f"`{n}`" for n in not_reproduced)]
+    for part in parts:
+        keys = [c for c in part.columns if c not in set(_COMPARISON_VALUES) | {"table", "metric"}]
+        shown = pd.DataFrame({**{k: part[k] for k in keys}, "metric": part["metric"],
+                              "reproduced": part["reproduced"], "published": part["reference"],
+                              "published std": part["reference_std"],
+                              "seeds (rep./publ.)": [f"{a}/{b}" for a, b in
+                                                     zip(part["reproduced_n_seeds"], part["reference_n_seeds"])],
+                              "difference": part["difference"], "band": part["band"],
+                              "within": np.where(part["status"] != COMPARED, part["status"],
+                                                 np.where(part["within"].astype(bool), "yes", "**no**"))})
+        lines += ["", f"### {part['table'].iloc[0]}", "", shown.to_markdown(index=False, floatfmt=".4f")]
+    return table, "\n".join(lines)
+
+
+def comparison_report(comparison: pd.DataFrame, max_rows: int = 40) -> str:
+    """A short plain-text report of :func:`compare_results_dirs`' table for the console: how many compared
+    (group, metric) pairs lie within the band, then the pairs outside it and those missing on one side."""
+    if comparison.empty:
+        return "no published per-seed table to compare with"
+    keys = [c for c in comparison.columns if c not in set(_COMPARISON_VALUES) | {"metric"}]
+    comparison = comparison.astype({k: object for k in keys}).fillna({k: "" for k in keys})   # keys of other tables
+    compared = comparison[comparison["status"] == COMPARED]
+    outside = compared[~compared["within"].astype(bool)]
+    other = comparison[comparison["status"] != COMPARED]
+    lines = [f"{int(compared['within'].sum())} of {len(compared)} (group, metric) pairs within the published band"
+             + (f"; {len(other)} not compared" if len(other) else "")]
+    def shown_keys(rows):   # leave out key columns that are empty in every row shown (another table's keys)
+        return [k for k in keys if (rows[k].astype(str) != "").any()]
+
+    if len(outside):
+        cols = shown_keys(outside.head(max_rows)) + ["metric", "reproduced", "reference", "reference_n_seeds", "difference", "band", "band_rule"]
+        lines += ["outside the band:", outside[cols].head(max_rows).to_string(index=False, float_format="%.4f")]
+        if len(outside) > max_rows:
+            lines.append(f"... and {len(outside) - max_rows} more (see the comparison CSV)")
+    if len(other):
+        lines += ["not compared:", other[shown_keys(other.head(max_rows)) + ["metric", "status"]].head(max_rows).to_string(index=False)]
+        if len(other) > max_rows:
+            lines.append(f"... and {len(other) - max_rows} more (see the comparison CSV)")
+    return "\n".join(lines)
