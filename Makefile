@@ -1,5 +1,7 @@
 # semhash: two commands do everything on a fresh machine.
-#   make reproduce   set-up, then every notebook on the quick CPU profile (figures/, results/)
+#   make reproduce   set-up, then every notebook on the quick CPU profile, computed afresh in
+#                    results/reproduced/<profile>/ and compared with the committed results/*.csv
+#   make publish     the same, written into results/ and figures/ (updates the published tables)
 #   make test        set-up, then the test suite
 # Set-up is idempotent: a stamp file skips the install when pyproject/constraints did not change.
 
@@ -10,10 +12,11 @@ STAMP    := $(VENV)/.semhash-installed
 PROFILE  ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup system resources test test-fast reproduce reproduce-paper bench clean-cache help
+.PHONY: setup system resources test test-fast reproduce publish reproduce-paper bench clean-cache help
 
 help:
-	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE))"
+	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE)) into results/reproduced/, compare with results/"
+	@echo "make publish     the same, written into results/ and figures/ (the published tables)"
 	@echo "make test        set up and run the test suite"
 	@echo "make bench       retrieval and loss benchmarks"
 
@@ -39,6 +42,9 @@ test-fast: setup
 
 reproduce: setup
 	$(BIN)/semhash reproduce --profile $(PROFILE)
+
+publish: setup
+	$(BIN)/semhash reproduce --profile $(PROFILE) --publish
 
 reproduce-paper: setup
 	$(BIN)/semhash reproduce --profile paper

@@ -1,15 +1,24 @@
 """The ``semhash`` command: run the paper's notebooks in order under a named profile.
 
-    semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04]
+    semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04] [--publish]
     semhash list                      # the notebooks and profiles
     semhash resources                 # provision and check WordNet, the sentence model, the weights
 
 ``reproduce`` executes ``notebooks/NN_*.ipynb`` with papermill (working directory ``notebooks/``), passing
-``profile`` plus the profile's parameters for that notebook, and writes
+``profile`` plus the profile's parameters for that notebook. By default it computes every number itself in a
+run folder of its own, ``results/reproduced/<profile>/`` (git-ignored):
 
-- executed copies to ``results/notebooks/`` (or ``--output-dir``),
-- figures to ``figures/`` (PNG and SVG, written by the notebooks),
-- tables to ``results/*.csv`` and a markdown summary ``results/summary_<profile>.md``.
+- tables ``*.csv`` and a markdown summary ``summary_<profile>.md`` directly there,
+- figures (PNG and SVG, written by the notebooks) in ``figures/``, executed copies in ``notebooks/``,
+- ``comparison_<profile>.csv``: each reproduced table against the committed (published) table of the same
+  name in ``results/``, per method, code length and metric (band rule: :func:`semhash_lib.results.compare_to_reference`),
+  also printed on the console and added to the summary.
+
+The committed ``results/*.csv`` are never read as resume state by such a run; re-running it resumes only its
+own interrupted run (rows already in its own tables). ``--publish`` writes into ``results/``, ``figures/`` and
+``results/notebooks/`` instead (how the published tables are updated) and compares nothing.
+``--results-dir``/``--figures-dir``/``--output-dir`` override single folders, ``--reference-dir`` the published
+tables (default ``results/``) and ``--tolerance`` the band of single-seed tables (default 0.02).
 
 A failing notebook stops the run with the notebook, the cell and the error named (exit status 1).
 """
@@ -25,7 +34,7 @@ from pathlib import Path
 
 from .io import atomic_write, project_root
 
-__all__ = ["main", "find_notebooks", "run_notebooks", "NotebookFailed"]
+__all__ = ["main", "find_notebooks", "run_notebooks", "reproduce_dirs", "write_summary", "NotebookFailed"]
 
 
 class NotebookFailed(RuntimeError):
@@ -98,8 +107,10 @@ def run_notebooks(notebooks: list[Path], profile: str, output_dir: Path, figures
 
 
 def write_summary(records: list[dict], profile: str, results_dir: Path, figures_dir: Path,
-                  command: str | None = None) -> Path:
-    """A markdown summary: what ran, how long, on what machine, the results tables and the figures.
+                  command: str | None = None, comparison: str | None = None) -> Path:
+    """A markdown summary: what ran, how long, on what machine, the results tables and the figures, and with
+    ``comparison`` (markdown from :func:`semhash_lib.results.compare_results_dirs`) a section
+    "Comparison with the published tables".
 
     The per-notebook timings are kept in ``results/timings_<profile>.json`` and merged by notebook name, so a
     partial run (``--only 05``) updates its own rows and leaves the others' timings and dates in place.
@@ -132,8 +143,8 @@ def write_summary(records: list[dict], profile: str, results_dir: Path, figures_
               for nb, t in sorted(timings.items())]
     lines.append(f"| **total** | {sum(t['seconds'] for t in timings.values()):.0f} | | | |")
     for csv in sorted(results_dir.glob("*.csv")):
-        if not (csv.stem.endswith(f"_{profile}") or csv.stem[:2].isdigit()):
-            continue   # another profile's table
+        if not (csv.stem.endswith(f"_{profile}") or csv.stem[:2].isdigit()) or csv.stem.startswith("comparison_"):
+            continue   # another profile's table, or the comparison (its own section below)
         try:
             table = pd.read_csv(csv)
         except Exception:
@@ -142,10 +153,34 @@ def write_summary(records: list[dict], profile: str, results_dir: Path, figures_
     figs = sorted(figures_dir.glob("*.png"))
     if figs:
         lines += ["", "## Figures", ""] + [f"- `{f.name}`" for f in figs]
+    if comparison:
+        lines += ["", "## Comparison with the published tables", "", comparison]
     path = results_dir / f"summary_{profile}.md"
     with atomic_write(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def reproduce_dirs(root: Path, profile: str, publish: bool = False, results_dir: Path | None = None,
+                   figures_dir: Path | None = None, output_dir: Path | None = None) -> dict[str, Path]:
+    """Where ``semhash reproduce`` writes: ``{"results": ..., "figures": ..., "notebooks": ...}``.
+
+    Default: the run folder ``<root>/results/reproduced/<profile>/`` (tables there, ``figures/`` and
+    ``notebooks/`` inside; with only ``results_dir`` given, that folder is the run folder).
+    ``publish``: ``<root>/results``, ``<root>/figures`` and ``<root>/results/notebooks``, the published
+    reference. Explicit folders override either.
+    """
+    if publish:
+        results = results_dir or root / "results"
+        figures, notebooks = figures_dir or root / "figures", output_dir or root / "results" / "notebooks"
+    else:
+        results = results_dir or root / "results" / "reproduced" / profile
+        figures, notebooks = figures_dir or results / "figures", output_dir or results / "notebooks"
+    return {"results": Path(results), "figures": Path(figures), "notebooks": Path(notebooks)}
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def _cpu_count() -> int:
@@ -170,9 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--only", action="append", help="run only this notebook (number like 03, or stem); repeatable")
     rep.add_argument("--from", dest="start", help="start at this notebook")
     rep.add_argument("--notebook-dir", type=Path, default=root / "notebooks")
-    rep.add_argument("--output-dir", type=Path, default=root / "results" / "notebooks")
-    rep.add_argument("--figures-dir", type=Path, default=root / "figures")
-    rep.add_argument("--results-dir", type=Path, default=root / "results")
+    rep.add_argument("--publish", action="store_true",
+                     help="write into results/ and figures/ (the committed, published tables) instead of the run "
+                          "folder results/reproduced/<profile>/, and compare nothing")
+    rep.add_argument("--output-dir", type=Path, default=None,
+                     help="executed notebooks (default: <run folder>/notebooks; with --publish results/notebooks)")
+    rep.add_argument("--figures-dir", type=Path, default=None,
+                     help="figures (default: <run folder>/figures; with --publish figures/)")
+    rep.add_argument("--results-dir", type=Path, default=None,
+                     help="tables and summary (default: the run folder results/reproduced/<profile>; "
+                          "with --publish results/)")
+    rep.add_argument("--reference-dir", type=Path, default=root / "results",
+                     help="the published tables to compare with (default: results/)")
+    rep.add_argument("--tolerance", type=float, default=0.02,
+                     help="allowed absolute difference where the published table has a single seed (default 0.02)")
     rep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="override a notebook parameter (YAML value), e.g. -p epochs 2")
     sub.add_parser("list", help="list notebooks and profiles")
@@ -193,16 +239,37 @@ def main(argv: list[str] | None = None) -> int:
 
     extra = {k: yaml.safe_load(v) for k, v in (args.parameter or [])}
     books = find_notebooks(args.notebook_dir, args.only, args.start)
+    dirs = reproduce_dirs(root, args.profile, args.publish, args.results_dir, args.figures_dir, args.output_dir)
+    compare = not args.publish and not _same_dir(dirs["results"], args.reference_dir)
+    print(f"[semhash] writing tables to {dirs['results']}, figures to {dirs['figures']}"
+          + (f"; published reference: {args.reference_dir}" if compare else ""), flush=True)
     t0 = time.perf_counter()
     try:
-        records = run_notebooks(books, args.profile, args.output_dir, args.figures_dir, args.results_dir, extra)
+        records = run_notebooks(books, args.profile, dirs["notebooks"], dirs["figures"], dirs["results"], extra)
     except NotebookFailed as e:
         print(f"semhash: {e}", file=sys.stderr)
         return 1
     command = "semhash " + " ".join(argv if argv is not None else sys.argv[1:])
-    summary = write_summary(records, args.profile, args.results_dir, args.figures_dir, command)
+    comparison_md, rc = None, 0
+    if compare:
+        from .results import compare_results_dirs, comparison_report
+
+        try:
+            table, comparison_md = compare_results_dirs(dirs["results"], args.reference_dir, args.profile,
+                                                        tolerance=args.tolerance)
+        except Exception as e:   # keep the run's summary and timings; say why there is no comparison
+            print(f"semhash: comparison with {args.reference_dir} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            rc = 1
+        else:
+            csv = dirs["results"] / f"comparison_{args.profile}.csv"
+            with atomic_write(csv, "w") as f:
+                table.to_csv(f, index=False)
+            print(f"[semhash] comparison with the published tables in {args.reference_dir} "
+                  f"(band: 2 x published seed std, or +-{args.tolerance:g} for single-seed tables): "
+                  + comparison_report(table) + f"\n[semhash] comparison table: {csv}", flush=True)
+    summary = write_summary(records, args.profile, dirs["results"], dirs["figures"], command, comparison_md)
     print(f"[semhash] {len(records)} notebooks in {time.perf_counter() - t0:.0f} s; summary: {summary}")
-    return 0
+    return rc
 
 
 if __name__ == "__main__":
