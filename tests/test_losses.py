@@ -176,7 +176,8 @@ def sign_imbalance(h):
     return torch.where(h >= 0, 1.0, -1.0).mean(0).abs().mean().item()
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"nu": "nearest_corner"}, {"target": "noisy_corners", "symmetric": True}])
+@pytest.mark.parametrize("kwargs", [{}, {"nu": "sampled"}, {"nu": "sampled", "target": "noisy_corners", "symmetric": True},
+                                    {"nu": "grouped"}])
 def test_binary_kl_gradient_steps_binarise_and_balance_the_codes(kwargs):
     """The two effects the paper claims for the KL term: codes move toward ±1 and bits toward balance."""
     h0, g = spread_around_corners(seed=0)
@@ -210,16 +211,79 @@ def test_binary_kl_nearest_corner_limit_formula():
         total += math.log(math.dist(p, corner) + 1e-8) - math.log(rho + 1e-8)
     got = binary_kl_loss(h, nu="nearest_corner").item()
     assert got == pytest.approx(total / 3, rel=1e-10)  # per bit: (K/n sum) / K
+    assert binary_kl_loss(h).item() == got             # the default
+
+
+@pytest.mark.parametrize("bits,group_bits,k", [(7, 3, 1), (8, 4, 2), (5, 5, 3)])
+def test_binary_kl_grouped_equals_the_sum_of_per_group_estimates(bits, group_bits, k):
+    """nu='grouped' = (1/K) sum over a random partition of the bits into groups of g of empirical_kl(h_G, t_G)
+    against 4n fresh g-bit corners per group, each group with its own dimension (the last one smaller)."""
+    n = 40
+    h = torch.randn(n, bits, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    gen = torch.Generator().manual_seed(11)
+    got = binary_kl_loss(h, nu="grouped", group_bits=group_bits, k=k, generator=gen).item()
+    gen = torch.Generator().manual_seed(11)                 # replay the same draws, one group at a time
+    perm = torch.randperm(bits, generator=gen)
+    n_groups, m = math.ceil(bits / group_bits), 4 * n
+    corners = torch.randint(0, 2, (n_groups * m, group_bits), generator=gen).double() * 2 - 1
+    k_used = max(1, n // 2 ** group_bits) if k == 1 else k
+    total = 0.0
+    for gi in range(n_groups):
+        cols = perm[gi * group_bits:(gi + 1) * group_bits]
+        t = corners[gi * m:(gi + 1) * m, :len(cols)]
+        total += empirical_kl(h[:, cols], t, k=k_used).item()
+    assert got == pytest.approx(total / bits, rel=1e-9)
+
+
+def _free_output_toy(bits, **kl_kwargs):
+    from semhash_lib.toy import binarization_statistics, optimise_free_outputs
+
+    h = optimise_free_outputs(lambda x: binary_kl_loss(x, **kl_kwargs), bits, n=256, steps=300, lr=0.02)
+    return binarization_statistics(h)
+
+
+@pytest.mark.parametrize("bits", [16, 32, 64])
+def test_default_kl_binarizes_balances_and_decorrelates_at_many_bits(bits):
+    """The acceptance toy of docs/reconstruction.md: 256 free outputs h ~ 0.3 N(0,1), KL term alone, Adam 0.02,
+    300 steps. The default must binarise (quantization error < 0.2, under 5% of |h| < 0.1) while every bit
+    stays balanced (|mean sign| < 0.3) and bits stay uncorrelated (mean |r| within 1.5x chance, 0.05)."""
+    from semhash_lib.toy import chance_correlation
+
+    st = _free_output_toy(bits)
+    assert st["quant_error"] < 0.2
+    assert st["near_zero"] < 0.05
+    assert st["max_sign_balance"] < 0.3
+    assert st["mean_abs_corr"] < 1.5 * chance_correlation(256)
+
+
+def test_sampled_kl_does_not_binarize_at_32_bits():
+    """Why the default changed: with m = n = 256 sampled corners of 2^32, the nearest sampled corner disagrees
+    with sign(h) in about half the bits, so the same toy leaves the outputs far from the corners."""
+    assert _free_output_toy(32, nu="sampled")["quant_error"] > 0.4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bits", [16, 64])
+def test_grouped_kl_meets_the_same_criteria(bits):
+    from semhash_lib.toy import chance_correlation
+
+    st = _free_output_toy(bits, nu="grouped")
+    assert st["quant_error"] < 0.2 and st["near_zero"] < 0.05 and st["max_sign_balance"] < 0.3
+    assert st["mean_abs_corr"] < 1.5 * chance_correlation(256)
 
 
 def test_binary_kl_rejects_bad_input():
     h, _ = spread_around_corners(seed=2, n=16, bits=4)
     with pytest.raises(ValueError, match="unknown KL target"):
-        binary_kl_loss(h, target="gaussian")
+        binary_kl_loss(h, nu="sampled", target="gaussian")
     with pytest.raises(ValueError, match="nu mode"):
         binary_kl_loss(h, nu="exact")
-    with pytest.raises(ValueError, match="nearest_corner"):
-        binary_kl_loss(h, nu="nearest_corner", symmetric=True)
+    with pytest.raises(ValueError, match="nu='sampled'"):
+        binary_kl_loss(h, symmetric=True)
+    with pytest.raises(ValueError, match="nu='sampled'"):
+        binary_kl_loss(h, target="noisy_corners")
+    with pytest.raises(ValueError, match="group_bits"):
+        binary_kl_loss(h, nu="grouped", group_bits=0)
     with pytest.raises(ValueError, match="2-d"):
         binary_kl_loss(h[0])
     bad = h.clone()
