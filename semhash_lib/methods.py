@@ -8,32 +8,124 @@ The paper's method and its ablations (Arponen & Bishop 2020, ``../shared/paper.m
 **reconstruction defaults**, see :data:`SEMHASH_DEFAULTS`):
 
 - ``semhash``: CE + similarity + empirical KL (the paper's total loss, §4.2);
-- ``semhash_nearest_corner``: as ``semhash`` with the KL term's nu = distance to sign(h) (the m -> inf limit);
+- ``semhash_sampled_kl``: as ``semhash`` with the KL term's target side estimated from m = n sampled corners
+  (the first reconstruction's default; does not binarise at >= 16 bits, see ``docs/reconstruction.md``);
+- ``semhash_grouped_kl``: as ``semhash`` with the KL term estimated over random groups of 3 bits;
 - ``semhash_no_kl``: CE + similarity (what the KL term adds);
 - ``semhash_quant``: CE + similarity + ‖|h| − 1‖² (KL replaced by the usual quantization penalty);
 - ``semhash_no_ce``: similarity + KL (no labels needed: caption data, zero-shot);
 - ``classification``: CE only, codes = sign of the tanh bottleneck.
 
 Baselines, each with its paper's loss and activation: ``dsh``, ``dpsh``, ``hashnet``, ``csq``, ``greedyhash``.
+
+Every method declares its **search space** (``MethodSpec.search_space``) for ``semhash tune``: parameter
+name -> :class:`LogUniform` / :class:`Uniform` / :class:`Choice`. Names are TrainConfig fields (``lr``,
+``weight_decay``) or ``loss.<key>`` / ``loss.<sim_kwargs|kl_kwargs>.<key>`` for the method's loss options;
+:func:`apply_params` turns a sampled point into TrainConfig changes. Ranges:
+
+- all methods: ``lr`` log-uniform [1e-4, 1e-2], ``weight_decay`` log-uniform [1e-6, 1e-2];
+- the semhash family (CE weight fixed at 1 as the scale): ``loss.sim`` log [0.1, 10]; the similarity form
+  ``loss.sim_kwargs.form`` in {relative, softmax}, exponent ``p`` in {1, 2}, temperatures ``tau_target``,
+  ``tau_code`` log [0.02, 1] (used by the softmax form only); where a KL term is used, ``loss.kl`` log
+  [0.01, 3] and ``loss.kl_kwargs.k`` in {1, 3}; ``semhash`` also tunes the KL variant ``loss.kl_kwargs.nu``
+  in {nearest_corner, sampled}; ``semhash_quant`` tunes ``loss.quant`` log [0.01, 3]; ``semhash_no_ce``
+  fixes sim = 1 and tunes the KL weight against it;
+- DSH: margin log [K/4, 4K] (default 2K), alpha log [1e-3, 0.3]; DPSH: eta log [1e-3, 1];
+  HashNet: alpha log [1/K, 30/K] (default 10/K); CSQ: lambda_q log [1e-5, 1]; GreedyHash: alpha log
+  [0.01, 1].
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from torch import nn
 
 from .losses import CSQLoss, DPSHLoss, DSHLoss, GreedyHashLoss, HashNetLoss, SemanticHashingLoss
 
-__all__ = ["MethodSpec", "METHODS", "get_method", "SEMHASH_DEFAULTS", "UnknownMethodError"]
+__all__ = ["MethodSpec", "METHODS", "get_method", "SEMHASH_DEFAULTS", "UnknownMethodError", "LogUniform", "Uniform",
+           "Choice", "apply_params", "merge_loss_options"]
 
 # Reconstruction defaults of the paper's loss weights (the paper's values are unknown), from a quick
 # experiment only: a linear hashing head (32 bits) on synthetic clustered 64-d features, 20 classes in 5
 # superclasses, targets 0 / 0.5 / 1, Adam 1e-3, 60 epochs, 2 seeds. kl = 0.1 lowered bit imbalance and
 # bit correlation against no KL at a small mAP cost (0.966 vs 0.982); kl = 0.3 cost too much (mAP 0.90).
-# The quantization ablation uses the same weight. The lead tunes these on real features.
+# The quantization ablation uses the same weight. `semhash tune` tunes them on a validation split of real data.
 SEMHASH_DEFAULTS = {"ce": 1.0, "sim": 1.0, "kl": 0.1, "quant": 0.0}
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """A float drawn log-uniformly from [low, high] x K^bits_power (K the code length; 0: a plain range)."""
+
+    low: float
+    high: float
+    bits_power: int = 0
+
+    def bounds(self, bits: int) -> tuple[float, float]:
+        return self.low * float(bits) ** self.bits_power, self.high * float(bits) ** self.bits_power
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A float drawn uniformly from [low, high] x K^bits_power."""
+
+    low: float
+    high: float
+    bits_power: int = 0
+
+    def bounds(self, bits: int) -> tuple[float, float]:
+        return self.low * float(bits) ** self.bits_power, self.high * float(bits) ** self.bits_power
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``values``."""
+
+    values: tuple
+
+
+def merge_loss_options(*dicts: dict) -> dict:
+    """Merge loss keyword dicts left to right; the nested ``sim_kwargs``/``kl_kwargs`` are merged key by key
+    (so ``{"kl_kwargs": {"k": 3}}`` on top of ``{"kl_kwargs": {"nu": "sampled"}}`` keeps both)."""
+    out: dict = {}
+    for d in dicts:
+        for key, value in (d or {}).items():
+            if key.endswith("_kwargs") and isinstance(value, dict):
+                out[key] = {**out.get(key, {}), **value}
+            else:
+                out[key] = value
+    return out
+
+
+def apply_params(params: dict[str, Any]) -> dict[str, Any]:
+    """TrainConfig changes for a point of a search space: ``{"lr": 1e-3, "loss.kl": 0.2,
+    "loss.kl_kwargs.k": 3}`` -> ``{"lr": 1e-3, "loss": {"kl": 0.2, "kl_kwargs": {"k": 3}}}``."""
+    changes: dict[str, Any] = {}
+    loss: dict[str, Any] = {}
+    for name, value in params.items():
+        parts = name.split(".")
+        if parts[0] != "loss":
+            if len(parts) != 1:
+                raise ValueError(f"search-space name {name!r}: only 'loss.' names may be dotted")
+            changes[name] = value
+        elif len(parts) == 2:
+            loss[parts[1]] = value
+        elif len(parts) == 3 and parts[1] in ("sim_kwargs", "kl_kwargs"):
+            loss.setdefault(parts[1], {})[parts[2]] = value
+        else:
+            raise ValueError(f"search-space name {name!r}: expected loss.<key> or loss.<sim_kwargs|kl_kwargs>.<key>")
+    if loss:
+        changes["loss"] = loss
+    return changes
+
+
+COMMON_SPACE = {"lr": LogUniform(1e-4, 1e-2), "weight_decay": LogUniform(1e-6, 1e-2)}
+SIM_SPACE = {"loss.sim": LogUniform(0.1, 10.0), "loss.sim_kwargs.form": Choice(("relative", "softmax")),
+             "loss.sim_kwargs.p": Choice((1, 2)), "loss.sim_kwargs.tau_target": LogUniform(0.02, 1.0),
+             "loss.sim_kwargs.tau_code": LogUniform(0.02, 1.0)}
+KL_SPACE = {"loss.kl": LogUniform(0.01, 3.0), "loss.kl_kwargs.k": Choice((1, 3))}
 
 
 @dataclass(frozen=True)
@@ -44,7 +136,8 @@ class MethodSpec:
     - ``use_classifier``: whether the network gets a classifier head (``num_classes`` outputs);
     - ``needs_labels``: whether training requires class labels (False: works from ``target_distance``);
     - ``make_loss(bits=, num_classes=, **overrides) -> nn.Module`` with the loss contract of
-      ``docs/design.md``; ``overrides`` are the loss constructor's keyword arguments.
+      ``docs/design.md``; ``overrides`` are the loss constructor's keyword arguments;
+    - ``search_space``: what ``semhash tune`` searches (see the module docstring for the ranges).
     """
 
     name: str
@@ -53,6 +146,7 @@ class MethodSpec:
     use_classifier: bool
     needs_labels: bool
     make_loss: Callable[..., nn.Module]
+    search_space: dict = field(default_factory=lambda: dict(COMMON_SPACE))
 
 
 def _semhash_factory(**fixed) -> Callable[..., nn.Module]:
@@ -60,9 +154,10 @@ def _semhash_factory(**fixed) -> Callable[..., nn.Module]:
 
     def make_loss(bits: int, num_classes: int | None = None, **overrides) -> nn.Module:
         _check_bits(bits)
-        kwargs = {**SEMHASH_DEFAULTS, **fixed, **overrides}
+        kwargs = merge_loss_options(SEMHASH_DEFAULTS, fixed, overrides)
         return SemanticHashingLoss(**kwargs)
 
+    make_loss.loss_class = SemanticHashingLoss
     return make_loss
 
 
@@ -82,9 +177,15 @@ def _dsh(bits, num_classes=None, **kw):
     return DSHLoss(bits, **kw)
 
 
+_dsh.loss_class = DSHLoss
+
+
 def _dpsh(bits, num_classes=None, **kw):
     _check_bits(bits)
     return DPSHLoss(**kw)
+
+
+_dpsh.loss_class = DPSHLoss
 
 
 def _hashnet(bits, num_classes=None, **kw):
@@ -92,9 +193,15 @@ def _hashnet(bits, num_classes=None, **kw):
     return HashNetLoss(bits, **kw)
 
 
+_hashnet.loss_class = HashNetLoss
+
+
 def _csq(bits, num_classes=None, **kw):
     _check_bits(bits)
     return CSQLoss(bits, _needs_classes("csq", num_classes), **kw)
+
+
+_csq.loss_class = CSQLoss
 
 
 def _greedyhash(bits, num_classes=None, **kw):
@@ -103,31 +210,46 @@ def _greedyhash(bits, num_classes=None, **kw):
     return GreedyHashLoss(**kw)
 
 
+_greedyhash.loss_class = GreedyHashLoss
+
+
 METHODS: dict[str, MethodSpec] = {spec.name: spec for spec in [
     MethodSpec("semhash", "CE + relative-distance similarity + empirical KL to binary corners (the paper)",
-               "tanh", True, True, _semhash_factory()),
-    MethodSpec("semhash_nearest_corner",
-               "CE + similarity + KL whose target-side distance is its m -> inf limit, the distance to the nearest "
-               "corner sign(h) (reconstruction option; see binary_kl_loss(nu=...))",
-               "tanh", True, True, _semhash_factory(kl_kwargs={"nu": "nearest_corner"})),
+               "tanh", True, True, _semhash_factory(),
+               {**COMMON_SPACE, **SIM_SPACE, **KL_SPACE,
+                "loss.kl_kwargs.nu": Choice(("nearest_corner", "sampled"))}),
+    MethodSpec("semhash_sampled_kl",
+               "CE + similarity + KL whose target side is m = n sampled corners (the first reconstruction's "
+               "default; see binary_kl_loss(nu=...))",
+               "tanh", True, True, _semhash_factory(kl_kwargs={"nu": "sampled"}),
+               {**COMMON_SPACE, **SIM_SPACE, **KL_SPACE}),
+    MethodSpec("semhash_grouped_kl",
+               "CE + similarity + KL estimated over random groups of 3 bits (see binary_kl_loss(nu='grouped'))",
+               "tanh", True, True, _semhash_factory(kl_kwargs={"nu": "grouped"}),
+               {**COMMON_SPACE, **SIM_SPACE, "loss.kl": KL_SPACE["loss.kl"]}),
     MethodSpec("semhash_no_kl", "CE + similarity, no KL term (ablation)",
-               "tanh", True, True, _semhash_factory(kl=0.0)),
+               "tanh", True, True, _semhash_factory(kl=0.0), {**COMMON_SPACE, **SIM_SPACE}),
     MethodSpec("semhash_quant", "CE + similarity + quantization penalty ||h|-1||^2 instead of KL (ablation)",
-               "tanh", True, True, _semhash_factory(kl=0.0, quant=SEMHASH_DEFAULTS["kl"])),
+               "tanh", True, True, _semhash_factory(kl=0.0, quant=SEMHASH_DEFAULTS["kl"]),
+               {**COMMON_SPACE, **SIM_SPACE, "loss.quant": LogUniform(0.01, 3.0)}),
     MethodSpec("semhash_no_ce", "similarity + empirical KL, no labels (caption data, zero-shot)",
-               "tanh", False, False, _semhash_factory(ce=0.0)),
+               "tanh", False, False, _semhash_factory(ce=0.0),
+               {**COMMON_SPACE, **{k: v for k, v in SIM_SPACE.items() if k != "loss.sim"}, **KL_SPACE}),
     MethodSpec("classification", "CE only; codes = sign of the tanh bottleneck (ablation)",
                "tanh", True, True, _semhash_factory(sim=0.0, kl=0.0, quant=0.0)),
     MethodSpec("dsh", "DSH (Liu et al. CVPR 2016): contrastive pair loss with margin 2K + L1 to ±1",
-               "none", False, False, _dsh),
+               "none", False, False, _dsh,
+               {**COMMON_SPACE, "loss.margin": LogUniform(0.25, 4.0, bits_power=1),
+                "loss.alpha": LogUniform(1e-3, 0.3)}),
     MethodSpec("dpsh", "DPSH (Li et al. IJCAI 2016): pairwise likelihood + quantization",
-               "none", False, False, _dpsh),
+               "none", False, False, _dpsh, {**COMMON_SPACE, "loss.eta": LogUniform(1e-3, 1.0)}),
     MethodSpec("hashnet", "HashNet (Cao et al. ICCV 2017): weighted pairwise likelihood, tanh(beta x) continuation",
-               "scaled_tanh", False, False, _hashnet),
+               "scaled_tanh", False, False, _hashnet,
+               {**COMMON_SPACE, "loss.alpha": LogUniform(1.0, 30.0, bits_power=-1)}),
     MethodSpec("csq", "CSQ (Yuan et al. CVPR 2020): BCE to Hadamard hash centres + quantization",
-               "tanh", False, True, _csq),
+               "tanh", False, True, _csq, {**COMMON_SPACE, "loss.lambda_q": LogUniform(1e-5, 1.0)}),
     MethodSpec("greedyhash", "GreedyHash (Su et al. NeurIPS 2018): CE on sign codes (straight-through) + cubic penalty",
-               "sign_ste", True, True, _greedyhash),
+               "sign_ste", True, True, _greedyhash, {**COMMON_SPACE, "loss.alpha": LogUniform(0.01, 1.0)}),
 ]}
 
 

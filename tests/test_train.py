@@ -19,7 +19,7 @@ torch.set_num_threads(2)
 
 # ------------------------------------------------------------------ config
 def test_config_dict_and_yaml_round_trip(tmp_path):
-    c = TrainConfig(method="dsh", bits=48, lr=0.05, optimizer="sgd", loss={"kl": 0.5, "sim": 2.0},
+    c = TrainConfig(method="semhash", bits=48, lr=0.05, optimizer="sgd", loss={"kl": 0.5, "sim": 2.0},
                     train_classes=[3, 1, 2], warmup_epochs=0.5, out_dir=str(tmp_path / "run"))
     assert TrainConfig.from_dict(c.to_dict()) == c
     path = tmp_path / "c.yaml"
@@ -47,6 +47,21 @@ def test_config_unknown_key_lists_valid_keys():
 def test_config_rejects_bad_values(bad):
     with pytest.raises((ValueError, TypeError)):
         TrainConfig.from_dict(bad)
+
+
+@pytest.mark.parametrize("bad,named", [
+    ({"method": "nope"}, ["'nope'", "semhash", "dsh"]),
+    ({"loss": {"kl_kwargs": {"kk": 3}}}, ["'kk'", "'k'", "'nu'"]),
+    ({"loss": {"sim_kwargs": {"form": "relative", "pp": 2}}}, ["'pp'", "'p'"]),
+    ({"method": "dsh", "loss": {"kl": 0.1}}, ["'kl'", "'dsh'", "margin"]),
+    ({"activation": "relu"}, ["'relu'", "tanh"]),
+])
+def test_config_checks_method_and_loss_options_when_given(bad, named):
+    """A misspelt loss option or method fails when the config is made, naming it and the valid ones."""
+    with pytest.raises(ValueError) as info:
+        TrainConfig.from_dict(bad)
+    for word in named:
+        assert word in str(info.value)
 
 
 # ------------------------------------------------------------------ schedule

@@ -10,7 +10,7 @@ __all__ = ["save_figure", "method_color"]
 
 # A fixed colour per method so every figure uses the same one.
 _PALETTE = {
-    "semhash": "#1b7837", "semhash_nearest_corner": "#00441b", "semhash_no_ce": "#5aae61", "semhash_no_kl": "#d6604d", "semhash_quant": "#f4a582",
+    "semhash": "#1b7837", "semhash_sampled_kl": "#00441b", "semhash_grouped_kl": "#4d9221", "semhash_no_ce": "#5aae61", "semhash_no_kl": "#d6604d", "semhash_quant": "#f4a582",
     "classification": "#762a83", "dsh": "#2166ac", "dpsh": "#4393c3", "hashnet": "#92c5de",
     "csq": "#8c510a", "greedyhash": "#bf812d",
 }

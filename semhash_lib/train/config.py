@@ -48,7 +48,12 @@ class TrainConfig:
     ``head_hidden`` (features input: width of a hidden ``Linear -> ReLU`` layer before the bottleneck;
     ``None``: the bottleneck sits directly on the features), ``bits``, ``method``
     (:data:`semhash_lib.methods.METHODS`), ``loss`` (keyword overrides for the method's ``make_loss``,
-    e.g. ``{"kl": 0.0}``).
+    e.g. ``{"kl": 0.0}``; checked against the method's loss options when the config is made),
+    ``activation`` (override of the method's bottleneck activation, e.g. ``"none"`` for a linear
+    bottleneck; ``None``: the method's), ``classifier`` (override of whether a classifier head is built),
+    ``tuned`` (per method, the parameters found by ``semhash tune``: ``{method: {"lr": ..., "loss.kl": ...}}``;
+    :meth:`effective` applies the entry of ``method`` under the explicit ``loss`` overrides; profiles fill
+    it from ``results/tuned_<profile>.yaml``).
 
     Optimisation (reconstruction; the paper's settings are unknown): ``optimizer`` (``"adam"``, ``"adamw"``,
     ``"sgd"`` with ``momentum``/``nesterov``), ``lr``, ``weight_decay``, ``backbone_lr_scale`` (lr factor of
@@ -78,6 +83,9 @@ class TrainConfig:
     bits: int = 32
     method: str = "semhash"
     loss: dict = field(default_factory=dict)
+    activation: str | None = None
+    classifier: bool | None = None
+    tuned: dict = field(default_factory=dict)
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
@@ -139,6 +147,17 @@ class TrainConfig:
         """A plain, JSON/YAML-serialisable dict; ``TrainConfig.from_dict(c.to_dict()) == c``."""
         return dataclasses.asdict(self)
 
+    def effective(self) -> "TrainConfig":
+        """The configuration a run really uses: ``tuned[method]`` applied (its ``lr``/``weight_decay``/...
+        fields, its loss options merged under the explicit ``loss``), ``tuned`` emptied. Idempotent."""
+        if not self.tuned:
+            return self
+        from ..methods import apply_params, merge_loss_options
+
+        changes = apply_params(self.tuned.get(self.method, {}))
+        loss = merge_loss_options(changes.pop("loss", {}), self.loss)
+        return self.replace(**changes, loss=loss, tuned={})
+
     def replace(self, **changes: Any) -> "TrainConfig":
         """A copy with ``changes`` applied (validated like :meth:`from_dict`)."""
         return self.from_dict(self.to_dict(), **changes)
@@ -192,7 +211,44 @@ class TrainConfig:
         if self.similarity != "identity" and self.similarity_measure not in measures:
             raise ValueError(f"TrainConfig.similarity_measure must be one of {list(measures)} with "
                              f"similarity={self.similarity!r}, got {self.similarity_measure!r}")
+        from ..methods import get_method
+        from ..models import ACTIVATIONS
+
+        get_method(self.method)            # UnknownMethodError listing the known methods
+        if self.activation is not None and self.activation not in ACTIVATIONS:
+            raise ValueError(f"TrainConfig.activation must be one of {list(ACTIVATIONS)} or None, "
+                             f"got {self.activation!r}")
+        self._validate_loss()
+        if not all(isinstance(v, dict) for v in self.tuned.values()):
+            raise ValueError("TrainConfig.tuned must map method names to parameter dicts")
         if self.train_classes is not None and len(set(self.train_classes)) != len(self.train_classes):
             raise ValueError("TrainConfig.train_classes has duplicate class ids")
         if self.train_classes is not None and len(self.train_classes) < 2:
             raise ValueError("TrainConfig.train_classes needs at least 2 classes (or None for all)")
+
+    def _validate_loss(self) -> None:
+        """``loss`` keys must be keyword options of the method's loss (``sim_kwargs``/``kl_kwargs`` those of
+        the similarity loss / KL term); an unknown key is an error listing the valid ones."""
+        import inspect
+
+        from ..losses import binary_kl_loss, similarity_loss
+        from ..methods import get_method
+
+        spec = get_method(self.method)
+        loss_cls = getattr(spec.make_loss, "loss_class", None)
+        if loss_cls is None:
+            return
+        valid = [p for p in inspect.signature(loss_cls.__init__).parameters if p not in ("self", "bits", "num_classes")]
+        bad = sorted(set(self.loss) - set(valid))
+        if bad:
+            raise ValueError(f"TrainConfig.loss: unknown option(s) {bad} for method {self.method!r}; valid: {valid}")
+        for key, fn in (("sim_kwargs", similarity_loss), ("kl_kwargs", binary_kl_loss)):
+            sub = self.loss.get(key)
+            if sub is None:
+                continue
+            if not isinstance(sub, dict):
+                raise ValueError(f"TrainConfig.loss[{key!r}] must be a mapping, got {type(sub).__name__}")
+            ok = [p for p in inspect.signature(fn).parameters if p not in ("h", "target_distance")]
+            bad = sorted(set(sub) - set(ok))
+            if bad:
+                raise ValueError(f"TrainConfig.loss[{key!r}]: unknown option(s) {bad}; valid: {ok}")

@@ -140,6 +140,7 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
         config = TrainConfig.from_dict(config)
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig or dict, got {type(config).__name__}")
+    config = config.effective()   # the method's tuned parameters applied
     if data is None:
         from ..experiment import prepare_data
         data = prepare_data(config, progress=progress)

@@ -26,12 +26,14 @@ def build_model(config: TrainConfig, data) -> nn.Module:
 
     ``input="images"``: ``ImageInput`` (normalisation, optional resize) followed by ``config.backbone``;
     ``input="features"``: the ``"features"`` backbone on ``data.feature_dim``-d inputs. The method
-    registry chooses the activation and whether a classifier head (``num_classes`` outputs) is used.
+    registry chooses the activation and whether a classifier head (``num_classes`` outputs) is used, unless
+    ``config.activation`` / ``config.classifier`` override it.
     """
     from .. import methods, models
 
     spec = methods.get_method(config.method)
-    num_classes = num_train_classes(config, data) if spec.use_classifier else None
+    use_classifier = spec.use_classifier if config.classifier is None else config.classifier
+    num_classes = num_train_classes(config, data) if use_classifier else None
     if config.input == "features":
         backbone, dim = models.build_backbone("features", feature_dim=data.feature_dim, **config.backbone_kwargs)
         if config.head_hidden is not None:
@@ -40,7 +42,7 @@ def build_model(config: TrainConfig, data) -> nn.Module:
         backbone, dim = models.build_backbone(config.backbone, **config.backbone_kwargs)
         mean, std, channels = _input_stats(config, data)
         backbone = _WithInput(ImageInput(mean, std, channels, config.resolution), backbone)
-    return models.HashingNetwork(backbone, config.bits, num_classes=num_classes, activation=spec.activation)
+    return models.HashingNetwork(backbone, config.bits, num_classes=num_classes, activation=config.activation or spec.activation)
 
 
 class _WithInput(nn.Sequential):
