@@ -1,6 +1,7 @@
 """The ``semhash`` command: run the paper's notebooks in order under a named profile.
 
     semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04] [--publish]
+    semhash tune [--profile quick] [--methods semhash dsh ...] [--trials 20]   # Optuna, validation split
     semhash list                      # the notebooks and profiles
     semhash resources                 # provision and check WordNet, the sentence model, the weights
 
@@ -221,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="allowed absolute difference where the published table has a single seed (default 0.02)")
     rep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="override a notebook parameter (YAML value), e.g. -p epochs 2")
+    tun = sub.add_parser("tune", help="tune every method on a validation split (Optuna, resumable SQLite study)")
+    tun.add_argument("--profile", default="quick", help="the profile whose 'tune' section is run (default quick)")
+    tun.add_argument("--methods", nargs="+", help="methods to tune (default: the profile's tune.methods)")
+    tun.add_argument("--trials", type=int, help="finished trials per method (default: the profile's tune.trials)")
+    tun.add_argument("--storage", type=Path, help="SQLite study file (default results/tuning/<profile>.sqlite3)")
+    tun.add_argument("--out", type=Path, help="result YAML (default results/tuned_<profile>.yaml)")
     sub.add_parser("list", help="list notebooks and profiles")
     sub.add_parser("resources", help="provision and check offline resources")
     args = parser.parse_args(argv)
@@ -228,6 +235,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "resources":
         from .resources import provision
         return 0 if all(v.startswith("ok") for v in provision().values()) else 1
+    if args.command == "tune":
+        from .tuning import TuningError, tune
+
+        try:
+            res = tune(args.profile, args.methods, args.trials, args.storage, args.out)
+        except (TuningError, FileNotFoundError) as e:
+            print(f"semhash tune: {e}", file=sys.stderr)
+            return 2
+        except ValueError as e:
+            if "profile" in str(e):
+                print(f"semhash tune: {e}", file=sys.stderr)
+                return 2
+            raise
+        for m, e in res["methods"].items():
+            print(f"{m:24s} {e['n_trials']:3d} trials  val mAHP@250 {e['best']['val_mahp@250']:.4f}  "
+                  f"val mAP@1000 {e['best']['val_map@1000']:.4f}")
+        print(f"[semhash] tuned parameters: {args.out or 'results/tuned_' + res['profile'] + '.yaml'} "
+              f"({res['seconds']:.0f} s)")
+        return 0
     if args.command == "list":
         from .profiles import available_profiles
         for nb in find_notebooks(root / "notebooks"):

@@ -34,7 +34,7 @@ import torch
 from .io import atomic_write, cache_key
 from .train import RESUME_FREE_FIELDS, TrainConfig, encode, train
 
-__all__ = ["ExperimentData", "prepare_data", "available_dataset", "class_similarity_matrix", "stratified_subset",
+__all__ = ["ExperimentData", "prepare_data", "validation_split", "validation_data", "available_dataset", "class_similarity_matrix", "stratified_subset",
            "zero_shot_split", "PROTOCOLS", "protocol_indices", "evaluate", "run_grid", "config_key",
            "METRIC_COLUMNS"]
 
@@ -110,6 +110,44 @@ def stratified_subset(labels: np.ndarray | torch.Tensor, n: int | None, seed: in
     rank[order] = np.arange(N) - starts                    # position within its class
     pick = np.lexsort((rng.random(N), rank))[:n]           # by rank, classes shuffled within a rank
     return np.sort(perm[pick])
+
+
+def validation_split(labels: np.ndarray | torch.Tensor, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(fit, val)``: sorted int64 indices into the *training* split, disjoint, together all of it; ``val``
+    is a class-stratified random subset of ``n_val`` items (:func:`stratified_subset` with ``seed``).
+
+    Tuning (``semhash tune``) trains on ``fit`` and evaluates ``val`` queries against ``fit`` as the
+    database; the test split is never seen until the final tables."""
+    labels = np.asarray(labels)
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 0 < n_val < len(labels):
+        raise ValueError(f"n_val must be an int in 1..{len(labels) - 1} (the training split has {len(labels)} "
+                         f"items), got {n_val!r}")
+    val = stratified_subset(labels, int(n_val), seed=seed).astype(np.int64)
+    fit = np.setdiff1d(np.arange(len(labels), dtype=np.int64), val)
+    return fit, val
+
+
+def validation_data(data: "ExperimentData", n_val: int, seed: int = 0) -> "ExperimentData":
+    """The tuning view of ``data``: its training split cut by :func:`validation_split` into a new training
+    split (``fit``) and a new test split (``val``); ``meta["validation"]`` records the split. The test split
+    of ``data`` is not part of the result."""
+    if data.y_train is None:
+        raise ValueError("validation_data needs class labels (stratification); caption data has none")
+    fit, val = validation_split(data.y_train.numpy(), n_val, seed)
+
+    def rows(x, idx):
+        return None if x is None else x[torch.from_numpy(idx)] if isinstance(x, torch.Tensor) else x[idx]
+
+    base_index = data.train_index if data.train_index is not None else np.arange(len(data.y_train))
+    return ExperimentData(
+        dataset=data.dataset, input=data.input, x_train=rows(data.x_train, fit), y_train=rows(data.y_train, fit),
+        x_test=rows(data.x_train, val), y_test=rows(data.y_train, val), class_names=list(data.class_names),
+        class_similarity=data.class_similarity, train_embeddings=rows(data.train_embeddings, fit),
+        test_embeddings=rows(data.train_embeddings, val), image_stats=data.image_stats,
+        images_train=rows(data.images_train, fit), images_test=rows(data.images_train, val),
+        train_index=base_index[fit], test_index=base_index[val],
+        meta={**data.meta, "validation": {"n_fit": len(fit), "n_val": len(val), "seed": seed},
+              "n_train": len(fit), "n_test": len(val)})
 
 
 def class_similarity_matrix(dataset: str, class_names: Sequence[str], source: str = "wordnet",
@@ -356,7 +394,7 @@ def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows
 
 def config_key(config: TrainConfig) -> str:
     """Hash of the settings that determine a run's result (not where it is written or run)."""
-    return cache_key({k: v for k, v in config.to_dict().items() if k not in RESUME_FREE_FIELDS})
+    return cache_key({k: v for k, v in config.effective().to_dict().items() if k not in RESUME_FREE_FIELDS})
 
 
 def _read_results(path: Path | None) -> pd.DataFrame:

@@ -6,7 +6,11 @@ A profile is a YAML file next to this module with the keys
 - ``train``: the shared :class:`semhash_lib.train.TrainConfig` fields (the base configuration);
 - ``eval``: shared evaluation settings (protocols, number of queries, ...);
 - ``notebooks``: for each notebook stem (``03_train_hashing``, ...) the papermill parameters the
-  ``semhash`` command passes to it (self-contained: the shared sections are merged in with YAML anchors).
+  ``semhash`` command passes to it (self-contained: the shared sections are merged in with YAML anchors);
+- ``tune`` (optional): what ``semhash tune`` searches (methods, trials per method, bits, n_val, seed);
+- ``tuned`` (optional): the path of the ``semhash tune`` result (``results/tuned_<profile>.yaml``); its
+  parameters are put into the ``tuned`` field of every training configuration of the profile (``train``
+  and each notebook's ``*config`` mappings), so every method trains with its tuned parameters.
 
 ``load_profile(name)`` returns that mapping as a plain ``dict``; ``name`` may also be a path to a YAML file.
 """
@@ -54,7 +58,25 @@ def load_profile(name: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: profile lacks the key(s) {missing} (needs {list(REQUIRED_KEYS)})")
     if not isinstance(prof["notebooks"], dict) or not isinstance(prof["train"], dict):
         raise ValueError(f"{path}: 'train' and 'notebooks' must be mappings")
+    if prof.get("tuned"):
+        from ..tuning import load_tuned
+
+        _inject_tuned(prof, load_tuned(prof["tuned"]))
     return prof
+
+
+def _inject_tuned(prof: dict, tuned: dict) -> None:
+    """Set ``tuned`` in the profile's ``train`` mapping and in every notebook mapping under a key ending in
+    ``config`` (``config``, ``caption_config``, ``fashion_mnist.config``, ...)."""
+    def walk(d: dict) -> None:
+        for key, value in d.items():
+            if isinstance(value, dict):
+                if key.endswith("config"):
+                    value["tuned"] = dict(tuned)
+                walk(value)
+
+    prof["train"]["tuned"] = dict(tuned)
+    walk(prof["notebooks"])
 
 
 def notebook_parameters(profile: str | os.PathLike, notebook: str, namespace: dict | None = None) -> dict:

@@ -1,0 +1,287 @@
+"""``semhash tune``: the same Optuna budget for every method, on a validation split of the training data.
+
+For each method one Optuna study (TPE sampler, seeded) searches the method's declared space
+(:attr:`semhash_lib.methods.MethodSpec.search_space`) and maximises **validation mAHP@250**: the network
+is trained on the ``fit`` part of :func:`semhash_lib.experiment.validation_split` and the ``val`` queries
+are ranked against the ``fit`` codes as the database (validation mAP@1000 is recorded beside it). The
+test split is never read. Every study lives in one SQLite file per profile, so a killed tune resumes
+where it stopped: finished trials are kept, a trial that was running is re-queued with the same
+parameters (and its training resumes from its checkpoint), and only the missing trials are run.
+
+The profile's ``tune`` section sets ``methods``, ``trials`` (per method), ``bits`` (the code length
+tuned at; the parameters are then used at every length), ``n_val`` and ``seed``. The result,
+``results/tuned_<profile>.yaml``, holds per method the best parameters, ``n_trials``, the best
+validation values and the study file; profiles read it back through their ``tuned:`` key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .io import atomic_write, project_root
+from .methods import Choice, LogUniform, Uniform, apply_params, get_method
+
+__all__ = ["tune", "tune_method", "space_signature", "load_tuned", "TuningError", "OBJECTIVE"]
+
+OBJECTIVE = "val_mahp@250"
+
+
+class TuningError(ValueError):
+    """Bad tuning input (unknown method, trials <= 0, a study of another profile or search space)."""
+
+
+def space_signature(method: str, bits: int) -> str:
+    """A stable text of ``method``'s search space at ``bits`` (stored with the study; a changed space is an
+    error instead of a silently mixed study)."""
+    space = get_method(method).search_space
+    items = {}
+    for name, dist in sorted(space.items()):
+        if isinstance(dist, Choice):
+            items[name] = ["choice", list(dist.values)]
+        else:
+            lo, hi = dist.bounds(bits)
+            items[name] = ["log" if isinstance(dist, LogUniform) else "uniform", float(lo), float(hi)]
+    return json.dumps(items, sort_keys=True)
+
+
+def _suggest(trial, method: str, bits: int) -> dict[str, Any]:
+    params = {}
+    for name, dist in get_method(method).search_space.items():
+        if isinstance(dist, Choice):
+            params[name] = trial.suggest_categorical(name, list(dist.values))
+        elif isinstance(dist, (LogUniform, Uniform)):
+            lo, hi = dist.bounds(bits)
+            params[name] = trial.suggest_float(name, lo, hi, log=isinstance(dist, LogUniform))
+        else:
+            raise TypeError(f"{method}: unknown search-space entry {name}={dist!r}")
+    return params
+
+
+def validation_scores(model, data, k_map: int = 1000, k_mahp: int = 250) -> dict[str, float]:
+    """mAP@k_map and mAHP@k_mahp of the sign codes of ``data.x_test`` (the validation queries) against
+    ``data.x_train`` (the fit database), Hamming ranking, ties by database index."""
+    from . import metrics
+    from .train import encode
+
+    hq, hdb = encode(model, data.x_test)[0], encode(model, data.x_train)[0]
+    yq, ydb = data.y_test.numpy(), data.y_train.numpy()
+    S = data.class_similarity.numpy().astype(np.float64)
+    k1, k2 = min(k_map, len(ydb)), min(k_mahp, len(ydb))
+    return {f"val_map@{k_map}": float(metrics.mean_average_precision(hq, hdb, yq, ydb, k=k1)),
+            f"val_mahp@{k_mahp}": float(metrics.mean_average_hierarchical_precision(
+                hq, hdb, yq, ydb, k=k2, class_similarity=S))}
+
+
+def _open_study(storage_path: Path, profile: str, method: str, bits: int, seed: int, n_val: int, base_key: str):
+    import optuna
+
+    name = f"{profile}:{method}:{bits}b"
+    url = f"sqlite:///{storage_path}"
+    storage = optuna.storages.RDBStorage(url)
+    attrs = {"profile": profile, "method": method, "bits": bits, "seed": seed, "n_val": n_val,
+             "space": space_signature(method, bits), "base_config": base_key}
+    existing = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
+    other_profiles = sorted({s.user_attrs.get("profile") for s in existing.values()} - {profile, None})
+    if other_profiles:
+        raise TuningError(f"{storage_path} holds studies of profile(s) {other_profiles}, not {profile!r}; "
+                          "use that profile or another --storage file (nothing was changed)")
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    if name in existing:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        differ = {k: (study.user_attrs.get(k), v) for k, v in attrs.items() if study.user_attrs.get(k) != v}
+        if differ:
+            what = ", ".join(f"{k} (study: {a!r:.80}, now: {b!r:.80})" for k, (a, b) in differ.items())
+            raise TuningError(f"study {name!r} in {storage_path} was made with other settings: {what}. Its "
+                              "trials cannot be mixed with these; use another --storage file (nothing was "
+                              "changed)")
+        return study
+    study = optuna.create_study(study_name=name, storage=storage, direction="maximize", sampler=sampler)
+    for k, v in attrs.items():
+        study.set_user_attr(k, v)
+    return study
+
+
+def _requeue_interrupted(study) -> None:
+    """Trials a killed or interrupted tune left behind (RUNNING, or FAIL without a recorded ``failure``,
+    which is how Optuna ends a trial on Ctrl-C) are queued again with their parameters, once each; a
+    RUNNING one is marked failed first. The handled trial numbers are kept in the study's user attrs."""
+    import optuna
+
+    handled = set(study.user_attrs.get("requeued_trials", []))
+    todo = [t for t in study.get_trials(deepcopy=False)
+            if t.number not in handled and (t.state == optuna.trial.TrialState.RUNNING or
+                                            (t.state == optuna.trial.TrialState.FAIL and "failure" not in t.user_attrs))]
+    for t in todo:
+        if t.state == optuna.trial.TrialState.RUNNING:
+            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        if t.params:
+            study.enqueue_trial(t.params, skip_if_exists=False)
+        handled.add(t.number)
+    if todo:
+        study.set_user_attr("requeued_trials", sorted(handled))
+
+
+def tune_method(method: str, base_config, data, n_trials: int, storage_path: str | os.PathLike, profile: str,
+                bits: int, seed: int = 0, n_val: int = 5000, runs_dir: str | os.PathLike | None = None,
+                progress: bool = True) -> dict:
+    """Run ``method``'s study until it has ``n_trials`` finished trials; returns its best entry.
+
+    ``data`` is the validation view (:func:`semhash_lib.experiment.validation_data`). A trial trains
+    ``base_config`` with the trial's parameters (:func:`semhash_lib.methods.apply_params`) in its own run
+    folder under ``runs_dir`` (keyed by its configuration, so a re-queued trial resumes its checkpoint).
+    A trial whose loss becomes NaN/inf is recorded as failed and does not count.
+    """
+    import optuna
+    from tqdm.auto import tqdm
+
+    from .experiment import config_key
+    from .train import NonFiniteLossError, train
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    get_method(method)
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
+        raise TuningError(f"trials must be a positive int, got {n_trials!r}")
+    storage_path = Path(storage_path)
+    storage_path.parent.mkdir(parents=True, exist_ok=True)
+    base = base_config.replace(method=method, bits=int(bits), tuned={})
+    study = _open_study(storage_path, profile, method, int(bits), seed, n_val, config_key(base))
+    _requeue_interrupted(study)
+    runs_dir = Path(runs_dir) if runs_dir is not None else project_root() / "data" / "tune" / profile
+
+    def done() -> int:
+        return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+    def objective(trial) -> float:
+        params = _suggest(trial, method, int(bits))
+        cfg = base.replace(**apply_params(params))
+        cfg = cfg.replace(out_dir=str(runs_dir / f"{method}-{int(bits)}b" / config_key(cfg)))
+        t0 = time.perf_counter()
+        try:
+            result = train(cfg, data, progress=False)
+        except NonFiniteLossError as e:          # a real failure of these parameters: recorded, not re-run
+            trial.set_user_attr("failure", str(e).splitlines()[0])
+            raise
+        scores = validation_scores(result.model, data)
+        for key, value in scores.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("seconds", time.perf_counter() - t0)
+        return scores[OBJECTIVE]
+
+    bar = tqdm(total=n_trials, initial=min(done(), n_trials), desc=f"tune {method}", disable=not progress)
+    try:
+        while done() < n_trials:
+            study.optimize(objective, n_trials=1, catch=(NonFiniteLossError,))
+            bar.n = min(done(), n_trials)
+            if done():
+                bar.set_postfix_str(f"best mAHP@250 {study.best_value:.4f}")
+            bar.refresh()
+            if len(study.trials) > 3 * n_trials + 10:
+                raise TuningError(f"{method}: {len(study.trials) - done()} trials failed; see the study in "
+                                  f"{storage_path}")
+    finally:
+        bar.close()
+    best = study.best_trial
+    return {"params": {k: _plain(v) for k, v in best.params.items()}, "n_trials": done(),
+            "best": {OBJECTIVE: float(best.value),
+                     "val_map@1000": float(best.user_attrs.get("val_map@1000", float("nan")))},
+            "best_trial": int(best.number), "study": study.study_name,
+            "storage": _relative(storage_path)}
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def tune(profile: str, methods: Sequence[str] | None = None, trials: int | None = None,
+         storage: str | os.PathLike | None = None, out: str | os.PathLike | None = None, progress: bool = True,
+         data=None) -> dict:
+    """Tune every method of ``profile``'s ``tune`` section (or ``methods``), ``trials`` each (default: the
+    profile's), and write ``results/tuned_<profile>.yaml`` (or ``out``), merged with the entries of
+    methods not tuned in this call. Returns the written mapping."""
+    import yaml
+
+    from .experiment import prepare_data, validation_data
+    from .profiles import load_profile
+    from .train import TrainConfig
+
+    prof = load_profile(profile)
+    name = prof["name"]
+    section = prof.get("tune")
+    if not isinstance(section, dict):
+        raise TuningError(f"profile {name!r} has no 'tune' section (methods, trials, bits, n_val)")
+    methods = list(methods or section.get("methods") or [])
+    if not methods:
+        raise TuningError(f"no methods to tune: give --methods or list them in profile {name!r}'s tune section")
+    for m in methods:
+        try:
+            get_method(m)
+        except KeyError as e:
+            raise TuningError(str(e)) from None
+    trials = section.get("trials") if trials is None else trials
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials <= 0:
+        raise TuningError(f"trials must be a positive int, got {trials!r}")
+    bits, n_val, seed = int(section.get("bits", 32)), int(section.get("n_val", 5000)), int(section.get("seed", 0))
+    root = project_root()
+    storage = Path(storage) if storage else root / "results" / "tuning" / f"{name}.sqlite3"
+    out = Path(out) if out else root / "results" / f"tuned_{name}.yaml"
+    train_section = {k: v for k, v in prof["train"].items() if k != "tuned"}
+    base = TrainConfig.from_dict({**train_section, **(section.get("train") or {})})
+    if data is None:
+        data = prepare_data(base, progress=progress)
+    vdata = validation_data(data, n_val, seed)
+    previous = {}
+    if out.exists():
+        previous = (yaml.safe_load(out.read_text()) or {}).get("methods", {})
+    result = {"profile": name, "objective": OBJECTIVE, "bits": bits, "n_val": n_val, "seed": seed,
+              "split": "validation: class-stratified n_val of the training split (fit = the rest); test unused",
+              "methods": dict(previous)}
+    t0 = time.perf_counter()
+    for m in methods:
+        t_m = time.perf_counter()
+        entry = tune_method(m, base, vdata, trials, storage, name, bits, seed, n_val, progress=progress)
+        entry["seconds"] = round(time.perf_counter() - t_m, 1)
+        result["methods"][m] = entry
+        _write_yaml(out, result)          # after every method: a killed tune keeps what it finished
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    _write_yaml(out, result)
+    return result
+
+
+def _write_yaml(path: Path, obj: dict) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as f:
+        f.write("# written by `semhash tune`; per method the best parameters on the validation split\n")
+        yaml.safe_dump(obj, f, sort_keys=False)
+
+
+def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
+    """``{method: params}`` from a ``tuned_<profile>.yaml`` (relative paths: from the project root).
+    A missing file is an error naming it and the command that writes it."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_absolute():
+        p = project_root() / p
+    if not p.is_file():
+        raise FileNotFoundError(f"tuned parameters {p} not found; write them with `semhash tune --profile <name>` "
+                                "or remove the profile's 'tuned:' key to train with the defaults")
+    doc = yaml.safe_load(p.read_text()) or {}
+    methods = doc.get("methods")
+    if not isinstance(methods, dict):
+        raise ValueError(f"{p}: expected a 'methods' mapping (method -> params) written by `semhash tune`")
+    return {m: dict(e.get("params") or {}) for m, e in methods.items()}
