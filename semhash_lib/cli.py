@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             with atomic_write(csv, "w") as f:
                 table.to_csv(f, index=False)
             print(f"[semhash] comparison with the published tables in {args.reference_dir} "
-                  f"(band: 2 x published seed std, or +-{args.tolerance:g} for single-seed tables): "
+                  f"(band: max(2 x published seed std, 0.005), or +-{args.tolerance:g} for single-seed tables): "
                   + comparison_report(table) + f"\n[semhash] comparison table: {csv}", flush=True)
     summary = write_summary(records, args.profile, dirs["results"], dirs["figures"], command, comparison_md)
     print(f"[semhash] {len(records)} notebooks in {time.perf_counter() - t0:.0f} s; summary: {summary}")

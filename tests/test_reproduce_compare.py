@@ -220,3 +220,14 @@ def test_reproduce_test_profile_runs_a_notebook_into_the_run_folder(tmp_path, mo
     assert not (tmp_path / "figures").exists()
     assert (_snapshot(real_results), _snapshot(real_figures)) == before
     assert "no published per-seed table to compare with" in capsys.readouterr().out
+
+
+def test_seeds_that_agree_exactly_get_the_minimum_band():
+    # reference: three identical seeds (std 0); 2 std would demand bit-identical floats, min_band 0.005 does not
+    ref = pd.DataFrame(_rows("semhash", 16, [0.5, 0.5, 0.5]) + _rows("csq", 16, [0.5, 0.5, 0.5]))
+    rep = pd.DataFrame(_rows("semhash", 16, [0.503]) + _rows("csq", 16, [0.507]))
+    cmp = results.compare_to_reference(rep, ref, metrics=["mahp@250"])
+    assert _row(cmp, "semhash")["band"] == pytest.approx(0.005) and bool(_row(cmp, "semhash")["within"])
+    assert not bool(_row(cmp, "csq")["within"])
+    strict = results.compare_to_reference(rep, ref, metrics=["mahp@250"], min_band=0.0)
+    assert not bool(_row(strict, "semhash")["within"])
