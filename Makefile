@@ -12,12 +12,13 @@ STAMP    := $(VENV)/.semhash-installed
 PROFILE  ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup system resources test test-fast reproduce publish reproduce-paper bench clean-cache help
+.PHONY: setup system resources test test-fast reproduce publish reproduce-paper tune bench clean-cache help
 
 help:
 	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE)) into results/reproduced/, compare with results/"
 	@echo "make publish     the same, written into results/ and figures/ (the published tables)"
 	@echo "make test        set up and run the test suite"
+	@echo "make tune        tune every method on a validation split (PROFILE=$(PROFILE)), results/tuned_<profile>.yaml"
 	@echo "make bench       retrieval and loss benchmarks"
 
 system:
@@ -48,6 +49,10 @@ publish: setup
 
 reproduce-paper: setup
 	$(BIN)/semhash reproduce --profile paper
+
+# Tuning is its own command (quick: ~45 min on 2 cores); reproduce reads its committed result.
+tune: setup
+	$(BIN)/semhash tune --profile $(PROFILE)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_retrieval.py
