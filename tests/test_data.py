@@ -191,13 +191,11 @@ def nowhere(tmp_path, monkeypatch):
 
 
 def test_missing_cifar_lists_every_place_looked_and_download_failure(nowhere, monkeypatch):
-    root = nowhere / "mine"
     with pytest.raises(DataNotFoundError) as e:
-        load_arrays("cifar100", "train", root=root, download=False)
+        load_arrays("cifar100", "train", download=False)
     msg = str(e.value)
-    for place in (root, root / "cifar-100-binary", nowhere / "env" / "cifar-100-python",
-                  nowhere / "proj" / "data" / "cifar-100-binary", nowhere / "shared" / "data" / "cifar-100-python",
-                  nowhere / "sys" / "cifar-100-binary"):
+    for place in (nowhere / "env" / "cifar-100-python", nowhere / "proj" / "data" / "cifar-100-binary",
+                  nowhere / "shared" / "data" / "cifar-100-python", nowhere / "sys" / "cifar-100-binary"):
         assert str(place) in msg
     assert "cifar.html" in msg  # how to get it
 
@@ -206,8 +204,74 @@ def test_missing_cifar_lists_every_place_looked_and_download_failure(nowhere, mo
 
     monkeypatch.setattr(cifar_mod, "_download", offline)
     with pytest.raises(DataNotFoundError, match="name resolution") as e:
-        load_arrays("cifar100", "test", root=root)
+        load_arrays("cifar100", "test")
     assert str(nowhere / "sys" / "cifar-100-python") in str(e.value)
+
+
+def _never_download(target):
+    raise AssertionError(f"an explicit root must not trigger a download (into {target})")
+
+
+@pytest.mark.parametrize("name", ["cifar100", "fashion-mnist"])
+def test_explicit_root_that_does_not_exist_is_an_error_naming_it(name, cifar100_binary, monkeypatch, tmp_path):
+    """A wrong explicit root must not silently read the data from $SEMHASH_DATA, ./data, ../shared/data or
+    a download: the real data stays findable (SEMHASH_DATA points at it) and is still not used."""
+    monkeypatch.setenv("SEMHASH_DATA", str(cifar100_binary.parent))
+    monkeypatch.setattr(cifar_mod, "_download", _never_download)
+    monkeypatch.setattr(fm_mod, "_download", _never_download)
+    missing = tmp_path / "no" / "such" / "folder"
+    with pytest.raises(DataNotFoundError) as e:
+        load_arrays(name, "test", root=missing)          # download=True (the default) too
+    msg = str(e.value)
+    assert f"root={str(missing)!r} does not exist" in msg
+    expected = "test.bin|test" if name == "cifar100" else "t10k-images-idx3-ubyte|t10k-images-idx3-ubyte.gz"
+    assert expected in msg and str(missing / ("cifar-100-binary" if name == "cifar100" else "fashion-mnist")) in msg
+    assert str(cifar100_binary.parent) not in msg       # nothing else was looked at
+    assert "\n" not in msg
+
+
+def test_explicit_root_without_the_dataset_names_what_is_missing(cifar100_binary, monkeypatch, tmp_path):
+    monkeypatch.setattr(cifar_mod, "_download", _never_download)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError, match=r"does not hold 'cifar-100-binary': expected train\.bin\|train"):
+        load_arrays("cifar100", "train", root=empty)
+    # a partial copy: which folder lacks which file
+    part = tmp_path / "part" / "cifar-100-binary"
+    part.mkdir(parents=True)
+    shutil.copy(cifar100_binary / "fine_label_names.txt", part)
+    (part / "test.bin").write_bytes(b"")
+    with pytest.raises(DataNotFoundError) as e:
+        load_arrays("cifar100", "test", root=tmp_path / "part")
+    assert f"{part} lacks train.bin|train)" in str(e.value)     # test.bin and the label names are there
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    with pytest.raises(DataNotFoundError, match="is not a folder"):
+        load_arrays("cifar100", "test", root=a_file)
+    # the dataset folder itself and its parent both work
+    assert load_arrays("cifar100", "test", root=cifar100_binary, download=False)[0].shape == (10_000, 3, 32, 32)
+    assert cifar_mod.find_cifar100(cifar100_binary.parent, download=False) == cifar100_binary.parent / cifar100_binary.name
+
+
+def test_explicit_root_is_strict_for_every_finder(tmp_path, monkeypatch, coco_mini):
+    """COCO, the ImageNet class index, Barz's hierarchy and Conceptual Captions use the same rule."""
+    from semhash_lib.data.coco import find_coco
+    from semhash_lib.targets import load_barz_hierarchy
+
+    missing = tmp_path / "missing"
+    for call in (lambda: find_coco(missing), lambda: CocoCaptions(missing),
+                 lambda: imagenet_class_index(missing), lambda: load_barz_hierarchy(missing)):
+        with pytest.raises(DataNotFoundError, match="does not exist"):
+            call()
+    (tmp_path / "cc").mkdir()
+    with pytest.raises(DataNotFoundError, match="does not hold 'conceptual-captions'"):
+        ConceptualCaptions(tmp_path / "cc")
+    assert len(CocoCaptions(coco_mini)) > 0
+
+
+def test_search_roots_of_an_explicit_root_is_that_root_alone(tmp_path):
+    assert paths_mod.search_roots(tmp_path / "x") == [tmp_path / "x"]
+    assert tmp_path / "x" not in paths_mod.search_roots()
 
 
 def test_missing_fashion_mnist_lists_places(nowhere):

@@ -9,7 +9,8 @@
 
 Image convention everywhere: a ``torch.uint8`` tensor ``(C, H, W)`` (RGB, or grey for
 Fashion-MNIST), given to ``transform`` when one is set (see :mod:`semhash_lib.data.images`).
-Missing data raise :class:`~semhash_lib.paths.DataNotFoundError` naming every place looked at;
+An explicit ``root`` is the only place a loader looks (``root=None`` searches the data path); missing data
+raise :class:`~semhash_lib.paths.DataNotFoundError` naming every place looked at;
 truncated or corrupt files raise :class:`~semhash_lib.paths.DataFormatError` naming the file.
 """
 

@@ -47,8 +47,9 @@ def load_arrays(name: str, split: str, root: str | os.PathLike | None = None, co
 
     ``name``: ``"cifar100"`` (3×32×32; fine labels, the 20 superclasses with ``coarse=True``) or
     ``"fashion-mnist"`` / ``"fashion_mnist"`` (1×28×28). ``split``: ``"train"`` or ``"test"``.
-    ``root``: an explicit data folder, searched first (see :mod:`semhash_lib.paths`); ``download``
-    allows the online fallback. ``class_names[labels[i]]`` names image ``i``.
+    ``root``: the dataset's folder or a folder containing it, the only place looked at (an error naming it
+    when the data are not there); ``None`` searches the data path of :mod:`semhash_lib.paths`, where
+    ``download`` allows the online fallback. ``class_names[labels[i]]`` names image ``i``.
     """
     key = canonical_name(name)
     if key == "cifar100":

@@ -166,10 +166,12 @@ def _download(target: Path) -> None:
 def find_cifar100(root: str | os.PathLike | None = None, download: bool = True) -> Path:
     """The folder of a CIFAR-100 copy in either layout (search order of :mod:`semhash_lib.paths`).
 
-    Looks for ``cifar-100-binary`` or ``cifar-100-python`` (or ``root`` itself) in ``root``,
-    ``$SEMHASH_DATA``, ``./data``, ``../shared/data``, ``/usr/share/datasets``; then, if ``download``,
-    fetches the python version into ``<project>/data``. Raises :class:`DataNotFoundError` naming every
-    place looked at (and the download error) when all fail.
+    An explicit ``root`` must be such a folder or contain ``cifar-100-binary`` / ``cifar-100-python``;
+    otherwise :class:`DataNotFoundError` names it and the files expected there (no other place is
+    searched, nothing is downloaded). With ``root=None``: looks for either folder in ``$SEMHASH_DATA``,
+    ``./data``, ``../shared/data``, ``/usr/share/datasets``; then, if ``download``, fetches the python
+    version into ``<project>/data``. Raises :class:`DataNotFoundError` naming every place looked at (and
+    the download error) when all fail.
     """
     required = ["train.bin|train", "test.bin|test", "fine_label_names.txt|meta"]
     return find_or_download(list(LAYOUT_NAMES), required, root, HOW_TO_GET, download, _download, CIFAR100_URL,

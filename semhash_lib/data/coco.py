@@ -25,8 +25,9 @@ HOW_TO_GET = ("Get COCO from https://cocodataset.org/#download (images <split>.z
 
 
 def find_coco(root: str | os.PathLike | None = None, split: str = "val2017") -> Path:
-    """The folder holding ``annotations/captions_<split>.json`` (``root``, then ``coco``/``coco-mini``
-    under the data roots of :mod:`semhash_lib.paths`)."""
+    """The folder holding ``annotations/captions_<split>.json``: ``root`` or its ``coco``/``coco-mini``
+    (an explicit ``root`` is the only place looked at), or with ``root=None`` ``coco``/``coco-mini`` under
+    the data roots of :mod:`semhash_lib.paths`."""
     if not isinstance(split, str) or not split or "/" in split or "\\" in split:
         raise ValueError(f"split must be a COCO split name such as 'val2017' or 'train2017', got {split!r}.")
     return find_dataset_dir(["coco", "coco-mini"], [f"annotations/captions_{split}.json"], root, HOW_TO_GET)

@@ -46,7 +46,9 @@ def _pick(folder: Path, name: str) -> Path:
 def find_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Path:
     """The folder holding the four Fashion-MNIST IDX files (plain or ``.gz``).
 
-    Search order of :mod:`semhash_lib.paths`; then, if ``download``, torchvision's download into
+    An explicit ``root`` (that folder, or one containing ``fashion-mnist``, ``fashion_mnist`` or
+    ``FashionMNIST/raw``) is the only place looked at. With ``root=None``: the search order of
+    :mod:`semhash_lib.paths`; then, if ``download``, torchvision's download into
     ``<project>/data/FashionMNIST/raw``. Raises :class:`DataNotFoundError` naming every place looked at.
     """
     required = [f"{n}|{n}.gz" for s in ("train", "test") for n in _files(s)]
