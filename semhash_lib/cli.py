@@ -1,12 +1,17 @@
 """The ``semhash`` command: run the paper's notebooks in order under a named profile.
 
-    semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04] [--publish]
+    semhash reproduce [--profile quick|medium|paper|test] [--only 03 [--only 05]] [--from 04] [-p NAME VALUE]
+                      [--publish] [--dry-run]
     semhash tune [--profile quick] [--methods semhash dsh ...] [--trials 20]   # Optuna, validation split
     semhash list                      # the notebooks and profiles
     semhash resources                 # provision and check WordNet, the sentence model, the weights
 
 ``reproduce`` executes ``notebooks/NN_*.ipynb`` with papermill (working directory ``notebooks/``), passing
-``profile`` plus the profile's parameters for that notebook. By default it computes every number itself in a
+``profile``, ``figures_dir``, ``results_dir``, the profile's parameters for that notebook and the
+``-p NAME VALUE`` overrides (YAML values) that the notebook declares in its ``parameters`` cell
+(:func:`declared_parameters`). ``--dry-run`` prints each selected notebook with those parameters and runs
+nothing. The kernel talks to papermill over IPC sockets in a private temporary folder, not over
+unencrypted TCP. By default it computes every number itself in a
 run folder of its own, ``results/reproduced/<profile>/`` (git-ignored):
 
 - tables ``*.csv`` and a markdown summary ``summary_<profile>.md`` directly there,
@@ -21,25 +26,47 @@ own interrupted run (rows already in its own tables). ``--publish`` writes into 
 ``--results-dir``/``--figures-dir``/``--output-dir`` override single folders, ``--reference-dir`` the published
 tables (default ``results/``) and ``--tolerance`` the band of single-seed tables (default 0.02).
 
-A failing notebook stops the run with the notebook, the cell and the error named (exit status 1).
+A failing notebook stops the run with the notebook, the cell and the error named (exit status 1). What the
+command cannot do is refused before anything runs, with one line on stderr and exit status 2: an unknown
+profile, a ``-p NAME`` that no selected notebook declares (the line lists the parameters they do declare),
+a ``-p`` value that is not YAML, an ``--only``/``--from`` that matches no notebook.
+
+The summary prints each table of the run, except large ones (more than :data:`SUMMARY_MAX_ROWS` rows or
+:data:`SUMMARY_MAX_COLUMNS` columns, e.g. the 100 x 100 similarity matrix of notebook 01), which it names
+with their shape.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import datetime as dt
+import difflib
+import json
+import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from .io import atomic_write, project_root
 
-__all__ = ["main", "find_notebooks", "run_notebooks", "reproduce_dirs", "write_summary", "NotebookFailed"]
+__all__ = ["main", "find_notebooks", "declared_parameters", "check_parameters", "notebook_parameters",
+           "run_notebooks", "reproduce_dirs", "write_summary", "NotebookFailed", "UnknownParameter",
+           "SUMMARY_MAX_ROWS", "SUMMARY_MAX_COLUMNS"]
+
+SUMMARY_MAX_ROWS = 60       # larger tables are named with their shape in the summary, not printed
+SUMMARY_MAX_COLUMNS = 12
 
 
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message names the notebook, the cell and the error."""
+
+
+class UnknownParameter(ValueError):
+    """A ``-p NAME`` override that no selected notebook declares in its ``parameters`` cell."""
 
 
 def find_notebooks(notebook_dir: Path, only: list[str] | None = None, start: str | None = None) -> list[Path]:
@@ -64,6 +91,101 @@ def find_notebooks(notebook_dir: Path, only: list[str] | None = None, start: str
     return books
 
 
+def declared_parameters(path: str | os.PathLike) -> list[str]:
+    """The names a notebook assigns in its papermill ``parameters`` cell (the cell tagged ``parameters``), in
+    order; ``[]`` when it has none. Read with :mod:`ast`: plain, annotated and tuple assignments count;
+    IPython magics and shell lines (``%...``, ``!...``) are skipped."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
+    names: list[str] = []
+
+    def add(target: ast.AST) -> None:
+        if isinstance(target, ast.Name) and target.id not in names:
+            names.append(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                add(t)
+
+    for cell in cells:
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as e:
+            raise ValueError(f"{Path(path).name}: the parameters cell is not valid Python ({e.msg}, line {e.lineno})") from e
+        for node in tree.body:
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    add(t)
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                add(node.target)
+    return names
+
+
+def check_parameters(notebooks: list[Path], names) -> dict[str, list[Path]]:
+    """For each override name, the notebooks of ``notebooks`` that declare it (:func:`declared_parameters`).
+
+    Raises :class:`UnknownParameter` (one line) for names that no notebook declares, listing the parameters
+    the notebooks do declare and the closest match.
+    """
+    declared = {nb: declared_parameters(nb) for nb in notebooks}
+    found = {name: [nb for nb in notebooks if name in declared[nb]] for name in names}
+    unknown = [name for name, where in found.items() if not where]
+    if unknown:
+        every = sorted({n for ns in declared.values() for n in ns})
+        close = {u: difflib.get_close_matches(u, every, n=1) for u in unknown}
+        hints = [f"{m[0]!r}" + (f" for {u!r}" if len(unknown) > 1 else "") for u, m in close.items() if m]
+        which = (notebooks[0].stem if len(notebooks) == 1 else
+                 "the selected notebooks " + ", ".join(nb.stem if len(notebooks) <= 3 else nb.stem[:2] for nb in notebooks))
+        raise UnknownParameter(
+            f"-p {', '.join(unknown)}: no selected notebook declares {'it' if len(unknown) == 1 else 'them'}"
+            + (f" (did you mean {', '.join(hints)}?)" if hints else "")
+            + f"; parameters declared by {which}: {', '.join(every) or '(none)'}")
+    return found
+
+
+def notebook_parameters(notebooks: list[Path], profile: str, figures_dir: Path, results_dir: Path,
+                        extra: dict | None = None) -> list[tuple[Path, dict]]:
+    """``(notebook, parameters)`` as :func:`run_notebooks` passes them: ``profile``, ``figures_dir``,
+    ``results_dir`` (absolute), the profile's section for the notebook, then each ``extra`` override that
+    the notebook declares. Raises :class:`UnknownParameter` for an override that none declares and
+    ``ValueError`` for an unknown profile."""
+    from .profiles import load_profile
+
+    per_notebook = load_profile(profile).get("notebooks", {}) or {}
+    found = check_parameters(notebooks, list(extra or {}))
+    plans = []
+    for nb in notebooks:
+        params = {"profile": profile, "figures_dir": str(Path(figures_dir).resolve()),
+                  "results_dir": str(Path(results_dir).resolve())}
+        params.update(per_notebook.get(nb.stem, {}) or {})
+        params.update({k: v for k, v in (extra or {}).items() if nb in found[k]})
+        plans.append((nb, params))
+    return plans
+
+
+@contextlib.contextmanager
+def _kernel_over_ipc():
+    """Engine keyword arguments that make the papermill kernel use IPC (Unix-domain sockets in a private
+    temporary folder, removed afterwards) instead of unencrypted TCP on localhost: a traitlets ``config`` for
+    the kernel manager of nbclient (``KernelManager.transport = "ipc"``, ``KernelManager.ip`` = the socket
+    path prefix; an absolute prefix, since papermill changes the working directory). Where Unix sockets are
+    unavailable (Windows) or the path would be too long for one, nothing changes (TCP)."""
+    if os.name == "nt":
+        yield {}
+        return
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="semhash-kernel-") as d:
+        prefix = os.path.join(d, "k")
+        if len(prefix) > 90:          # sun_path holds ~104-108 bytes, "-<port>" is appended
+            yield {}
+            return
+        os.chmod(d, 0o700)
+        yield {"config": Config({"KernelManager": {"transport": "ipc", "ip": prefix}})}
+
+
 def _failure_message(nb_path: Path, err: Exception) -> str:
     cell = getattr(err, "exec_count", None)
     ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
@@ -76,48 +198,46 @@ def run_notebooks(notebooks: list[Path], profile: str, output_dir: Path, figures
                   progress: bool = True) -> list[dict]:
     """Execute ``notebooks`` in order with papermill; returns one record per notebook.
 
+    Parameters: :func:`notebook_parameters` (an ``extra`` name that no notebook declares raises
+    :class:`UnknownParameter` before anything runs). The kernel runs over IPC (:func:`_kernel_over_ipc`).
     Raises :class:`NotebookFailed` on the first failure (its executed copy, with the traceback, is kept).
     """
     import papermill as pm
 
-    from .profiles import load_profile
-
-    prof = load_profile(profile)
-    per_notebook = prof.get("notebooks", {}) or {}
+    plans = notebook_parameters(notebooks, profile, figures_dir, results_dir, extra)
     output_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for nb in notebooks:
-        params = {"profile": profile, "figures_dir": str(figures_dir.resolve()),
-                  "results_dir": str(results_dir.resolve())}
-        params.update(per_notebook.get(nb.stem, {}) or {})
-        params.update(extra or {})
-        out = output_dir / nb.name
-        print(f"[semhash] {nb.name} (profile={profile}) ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(nb.parent),
-                                kernel_name=kernel, progress_bar=progress, log_output=False)
-        except Exception as err:  # papermill wraps the cell error; keep the executed copy for inspection
-            raise NotebookFailed(_failure_message(nb, err) + f"\n  executed copy: {out}") from err
-        seconds = time.perf_counter() - t0
-        print(f"[semhash] {nb.name} done in {seconds:.0f} s", flush=True)
-        records.append({"notebook": nb.name, "seconds": round(seconds, 1), "output": str(out)})
+    with _kernel_over_ipc() as engine_kwargs:
+        for nb, params in plans:
+            out = output_dir / nb.name
+            print(f"[semhash] {nb.name} (profile={profile}) ...", flush=True)
+            t0 = time.perf_counter()
+            try:
+                pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(nb.parent),
+                                    kernel_name=kernel, progress_bar=progress, log_output=False, **engine_kwargs)
+            except Exception as err:  # papermill wraps the cell error; keep the executed copy for inspection
+                raise NotebookFailed(_failure_message(nb, err) + f"\n  executed copy: {out}") from err
+            seconds = time.perf_counter() - t0
+            print(f"[semhash] {nb.name} done in {seconds:.0f} s", flush=True)
+            records.append({"notebook": nb.name, "seconds": round(seconds, 1), "output": str(out)})
     return records
 
 
 def write_summary(records: list[dict], profile: str, results_dir: Path, figures_dir: Path,
-                  command: str | None = None, comparison: str | None = None) -> Path:
+                  command: str | None = None, comparison: str | None = None,
+                  max_rows: int = SUMMARY_MAX_ROWS, max_columns: int = SUMMARY_MAX_COLUMNS) -> Path:
     """A markdown summary: what ran, how long, on what machine, the results tables and the figures, and with
     ``comparison`` (markdown from :func:`semhash_lib.results.compare_results_dirs`) a section
     "Comparison with the published tables".
 
+    A table with more than ``max_rows`` rows or ``max_columns`` columns is named with its shape instead of
+    being printed (the CSV holds it).
+
     The per-notebook timings are kept in ``results/timings_<profile>.json`` and merged by notebook name, so a
     partial run (``--only 05``) updates its own rows and leaves the others' timings and dates in place.
     """
-    import json
-
     import pandas as pd
 
     now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
@@ -150,7 +270,13 @@ def write_summary(records: list[dict], profile: str, results_dir: Path, figures_
             table = pd.read_csv(csv)
         except Exception:
             continue
-        lines += ["", f"## {csv.name}", "", table.head(60).to_markdown(index=False, floatfmt=".4f")]
+        rows, cols = table.shape
+        if rows > max_rows or cols > max_columns:
+            lines += ["", f"## {csv.name}", "",
+                      f"{rows} rows x {cols} columns: too large to show here (more than {max_rows} rows or "
+                      f"{max_columns} columns); see `{csv.name}`."]
+        else:
+            lines += ["", f"## {csv.name}", "", table.to_markdown(index=False, floatfmt=".4f")]
     figs = sorted(figures_dir.glob("*.png"))
     if figs:
         lines += ["", "## Figures", ""] + [f"- `{f.name}`" for f in figs]
@@ -221,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--tolerance", type=float, default=0.02,
                      help="allowed absolute difference where the published table has a single seed (default 0.02)")
     rep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                     help="override a notebook parameter (YAML value), e.g. -p epochs 2")
+                     help="override a parameter declared in the notebooks' parameters cell (YAML value), e.g. "
+                          "-p bits '[32]'; passed to the selected notebooks that declare it")
+    rep.add_argument("--dry-run", action="store_true",
+                     help="print each selected notebook with the parameters it would receive; run nothing")
     tun = sub.add_parser("tune", help="tune every method on a validation split (Optuna, resumable SQLite study)")
     tun.add_argument("--profile", default="quick", help="the profile whose 'tune' section is run (default quick)")
     tun.add_argument("--methods", nargs="+", help="methods to tune (default: the profile's tune.methods)")
@@ -263,9 +392,49 @@ def main(argv: list[str] | None = None) -> int:
 
     import yaml
 
-    extra = {k: yaml.safe_load(v) for k, v in (args.parameter or [])}
-    books = find_notebooks(args.notebook_dir, args.only, args.start)
+    from .profiles import load_profile
+
+    def refuse(message: str) -> int:
+        print("semhash reproduce: " + " ".join(str(message).split()), file=sys.stderr)
+        return 2
+
+    try:
+        load_profile(args.profile)
+    except (ValueError, OSError, yaml.YAMLError) as e:
+        return refuse(e)
+    extra = {}
+    for name, value in args.parameter or []:
+        try:
+            extra[name] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            return refuse(f"-p {name} {value!r}: the value is not YAML ({getattr(e, 'problem', None) or e})")
+    try:
+        books = find_notebooks(args.notebook_dir, args.only, args.start)
+    except FileNotFoundError as e:
+        return refuse(e)
+    except SystemExit as e:               # no notebook matches --only / --from
+        if isinstance(e.code, str):
+            return refuse(e.code.removeprefix("semhash: "))
+        raise
     dirs = reproduce_dirs(root, args.profile, args.publish, args.results_dir, args.figures_dir, args.output_dir)
+    try:
+        found = check_parameters(books, list(extra))
+        plans = notebook_parameters(books, args.profile, dirs["figures"], dirs["results"], extra)
+    except (ValueError, OSError) as e:    # UnknownParameter, an unparsable parameters cell, an unreadable notebook
+        return refuse(e)
+    for k, where in found.items():
+        skipped = [nb.stem for nb in books if nb not in where]
+        if skipped:
+            print(f"[semhash] -p {k} goes to {', '.join(nb.stem for nb in where)} only "
+                  f"(not declared by {', '.join(skipped)})", flush=True)
+    if args.dry_run:
+        print(f"[semhash] dry run, nothing is executed: profile {args.profile}, {len(plans)} notebook(s); "
+              f"tables -> {dirs['results']}, figures -> {dirs['figures']}, executed copies -> {dirs['notebooks']}")
+        for nb, params in plans:
+            print(nb.name)
+            for k, v in params.items():
+                print(f"  {k} = {json.dumps(v, default=str)}" + ("   # -p" if k in extra else ""))
+        return 0
     compare = not args.publish and not _same_dir(dirs["results"], args.reference_dir)
     print(f"[semhash] writing tables to {dirs['results']}, figures to {dirs['figures']}"
           + (f"; published reference: {args.reference_dir}" if compare else ""), flush=True)

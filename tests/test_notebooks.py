@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semhash_lib.cli import NotebookFailed, find_notebooks, run_notebooks
+from semhash_lib.cli import NotebookFailed, declared_parameters, find_notebooks, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -68,12 +68,7 @@ def test_find_notebooks_selects_by_number_and_stem():
 
 
 def _parameter_names(path: Path) -> set[str]:
-    import ast
-
-    nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    return {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
-            for t in node.targets if isinstance(t, ast.Name)}
+    return set(declared_parameters(path))
 
 
 def test_every_profile_parameter_is_a_notebook_parameter():
