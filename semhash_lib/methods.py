@@ -4,7 +4,7 @@ A notebook or the trainer asks for a method by name (``get_method("semhash")``) 
 ``HashingNetwork(backbone, bits, num_classes if spec.use_classifier else None, activation=spec.activation)``
 and ``spec.make_loss(bits=bits, num_classes=num_classes, **overrides)``.
 
-The paper's method and its ablations (Arponen & Bishop 2020, ``../shared/paper.md`` §4; weights are
+The paper's method and its ablations (Arponen & Bishop 2020, ``docs/paper.md`` §4; weights are
 **reconstruction defaults**, see :data:`SEMHASH_DEFAULTS`):
 
 - ``semhash``: CE + similarity + empirical KL (the paper's total loss, §4.2);

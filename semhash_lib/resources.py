@@ -3,7 +3,7 @@
 - :func:`wordnet` — WordNet 3.0 through nltk (the label hierarchy of the similarity targets, paper §3).
 - :func:`sentence_model` — a sentence-transformers encoder (caption / class-description targets).
 - :func:`efficientnet_lite0_weights` — ImageNet weights of EfficientNet-Lite0 (the pretrained backbone
-  installable offline; the paper's own backbone is unknown, see ``../shared/paper.md`` §4.1).
+  installable offline; the paper's own backbone is unknown, see ``docs/paper.md`` §4.1).
 
 Each resource is looked up locally first and downloaded only as a fallback, with a clear error
 naming what is missing and how to get it. Run ``python -m semhash_lib.resources`` to provision and

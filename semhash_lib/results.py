@@ -1,7 +1,7 @@
 """Results tables: aggregate the per-run rows of :func:`semhash_lib.experiment.run_grid` into the
 tables a reader of the paper wants (mean ± std over seeds), and draw them.
 
-The paper's own numbers are unavailable (``../shared/paper.md`` §7); :data:`PUBLISHED_ANCHORS` holds
+The paper's own numbers are unavailable (``docs/paper.md`` §7); :data:`PUBLISHED_ANCHORS` holds
 the only published orientation values, Barz & Denzler's *continuous* 100-d class-embedding models
 (mAHP@250, test-vs-test, LCS height) — not binary codes and not from the paper.
 """

@@ -1,6 +1,6 @@
 """CIFAR-100 (Krizhevsky 2009) in both official layouts, fine and coarse labels, official class order.
 
-The paper's main image benchmark (``../shared/paper.md`` §4). Two layouts are read:
+The paper's main image benchmark (``docs/paper.md`` §6). Two layouts are read:
 
 - "binary version": ``cifar-100-binary/{train,test}.bin`` of 3,074-byte records
   ``<coarse label byte><fine label byte><3,072 pixel bytes>`` (1,024 red, 1,024 green, 1,024 blue,

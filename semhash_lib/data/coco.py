@@ -1,7 +1,7 @@
 """COCO captions (Chen et al. 2015): ``annotations/captions_<split>.json`` plus the ``<split>/`` images.
 
 An image–caption benchmark of the kind the paper uses for its sentence-similarity targets
-(``../shared/paper.md`` §4; ``../shared/data/coco-mini`` is a real 159-image fixture). One item per
+(``docs/paper.md`` §6; ``../shared/data/coco-mini`` is a real 159-image fixture). One item per
 image, with all of its captions.
 """
 

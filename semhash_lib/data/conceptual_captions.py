@@ -1,6 +1,6 @@
 """Conceptual Captions (Sharma et al. 2018): a ``caption<TAB>url`` TSV plus images the user downloaded.
 
-The image–caption data of the paper's sentence-similarity experiments (``../shared/paper.md`` §4).
+The image–caption data of the paper's sentence-similarity experiments (``docs/paper.md`` §6).
 The TSV has no header; ``../shared/data/conceptual-captions`` holds the 15,833-row validation split.
 
 **Image naming rule.** The image of row ``i`` (0-based line number of the TSV) is a file anywhere

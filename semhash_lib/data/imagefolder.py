@@ -1,6 +1,6 @@
 """ImageNet-style image folders (``<root>/<wnid>/*.JPEG``) and the ILSVRC-2012 class index.
 
-Used for the paper's ImageNet experiments (``../shared/paper.md`` §4) on any subset of classes a
+Used for the paper's ImageNet experiments (``docs/paper.md`` §6) on any subset of classes a
 user has on disk; the labels' WordNet ids feed the WordNet similarity targets.
 """
 

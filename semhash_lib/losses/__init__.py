@@ -1,10 +1,10 @@
-"""Training losses (issue 4; contracts in ``docs/design.md``).
+"""Training losses (contracts in ``docs/design.md``).
 
 Every training loss is an ``nn.Module`` with
 ``forward(h, logits, labels, target_distance) -> (total, terms)`` (``terms``: unweighted values by name)
 and optionally ``on_epoch_start(epoch, model)``.
 
-- The paper's method (reconstruction, ``../shared/paper.md`` §4): :func:`empirical_kl`,
+- The paper's method (reconstruction, ``docs/paper.md`` §4): :func:`empirical_kl`,
   :func:`binary_kl_loss`, :func:`similarity_loss`, :class:`SemanticHashingLoss`;
   the ablation penalty :func:`quantization_penalty` / :class:`QuantizationPenalty`.
 - Baselines, each with its published formula: :class:`DSHLoss` (Liu et al. 2016), :class:`DPSHLoss`

@@ -1,6 +1,6 @@
 """Differentiable k-nearest-neighbour estimate of KL(P || Q) from samples, and the paper's binary KL term.
 
-Paper (Arponen & Bishop 2020, ``../shared/paper.md`` §4.4): a "differentiable estimate of the KL divergence
+Paper (Arponen & Bishop 2020, ``docs/paper.md`` §4.4): a "differentiable estimate of the KL divergence
 between network outputs and a binary target distribution"; keyword "Kozachenko-Leonenko". The estimator is
 Wang, Kulkarni & Verdú (IEEE T-IT 55(5), 2009), built on the Kozachenko-Leonenko entropy estimator.
 The exact variant the paper uses (k, target samples, symmetrisation, normalisation) is unknown:

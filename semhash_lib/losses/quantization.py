@@ -1,7 +1,7 @@
 """The usual quantization penalty || |h| - 1 ||^2, the ablation that replaces the paper's KL term.
 
 Used by many deep-hashing methods (e.g. CSQ's authors' code, DSH with an L1 variant); in this project it
-is the ``semhash_quant`` ablation (issue 4): the paper argues the empirical KL term binarises *and*
+is the ``semhash_quant`` ablation: the paper argues the empirical KL term binarises *and*
 spreads the codes, whereas this penalty only binarises.
 """
 

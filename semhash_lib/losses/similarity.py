@@ -2,7 +2,7 @@
 
 Paper (Arponen & Bishop 2020, abstract): a loss "encouraging the relative hash code distances of learned
 features to match those derived from their targets". Its exact form is unknown: **reconstruction**
-(``../shared/paper.md`` §4.3), selected by ``form=`` ("relative" = §4.3 A, "softmax" = §4.3 B), ``p=`` and
+(``docs/paper.md`` §4.3), selected by ``form=`` ("relative" = §4.3 A, "softmax" = §4.3 B), ``p=`` and
 ``code_distance=``.
 """
 
@@ -52,7 +52,7 @@ def similarity_loss(h: torch.Tensor, target_distance: torch.Tensor, form: str = 
     Both matrices are first made scale-free by their batch mean over i != j:
     :math:`\tilde d_{ij} = d_h(h_i,h_j)/\langle d_h\rangle`, :math:`\tilde T_{ij} = T_{ij}/\langle T\rangle`.
 
-    - ``form="relative"`` (paper.md §4.3 A, default):
+    - ``form="relative"`` (docs/paper.md §4.3 A, default):
       :math:`\mathcal L = \frac{1}{B(B-1)}\sum_{i\ne j}|\tilde d_{ij} - \tilde T_{ij}|^p`.
       Zero exactly when the code distances are a positive multiple of the target distances;
       invariant to rescaling either matrix.

@@ -1,4 +1,4 @@
-"""Hashing networks and their backbones (issue 4; contracts in ``docs/design.md``).
+"""Hashing networks and their backbones (contracts in ``docs/design.md``).
 
 - :class:`HashingNetwork` — backbone -> linear bottleneck of ``bits`` -> activation -> h (-> classifier).
 - :func:`sign_codes` — the binary code ``sign(h)`` with 0 -> +1; :func:`sign_ste` — sign with a

@@ -2,7 +2,7 @@
 
 Every backbone maps a batch of inputs to a ``(B, feature_dim)`` feature matrix; the hashing head
 (:class:`semhash_lib.models.HashingNetwork`) sits on top. The paper's backbone is unknown
-(``../shared/paper.md`` §4.1, reconstruction), so several are offered:
+(``docs/paper.md`` §4.1, reconstruction), so several are offered:
 
 - ``cifar_resnet18`` / ``cifar_resnet50``: torchvision ResNet-18/50 adapted to 32x32 inputs the usual
   way (He et al. 2016 CIFAR variant): the 7x7 stride-2 stem becomes a 3x3 stride-1 convolution, the

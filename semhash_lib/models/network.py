@@ -1,6 +1,6 @@
 """The hashing network: backbone -> linear bottleneck of K bits -> activation -> h -> optional classifier.
 
-Paper (Arponen & Bishop 2020, ``../shared/paper.md`` §4.1): "A CNN is trained with a bottleneck output
+Paper (Arponen & Bishop 2020, ``docs/paper.md`` §4.1): "A CNN is trained with a bottleneck output
 layer"; the code is obtained by rounding the outputs. Reconstruction: ``h = act(W_h f(x) + b_h)`` in
 R^K, a classification head ``z = W_c h + b_c`` on top, and the code ``b = sign(h)`` with 0 -> +1.
 The bottleneck activation is unknown and a parameter (``activation=``).
@@ -56,7 +56,7 @@ class HashingNetwork(nn.Module):
       attribute (as :func:`semhash_lib.models.build_backbone` sets) or from a lazy first call when absent.
     - bottleneck ``Linear(D, bits)`` followed by ``activation``:
 
-      * ``"tanh"``: h = tanh(z) (default; reconstruction, paper.md §4.1);
+      * ``"tanh"``: h = tanh(z) (default; reconstruction, docs/paper.md §4.1);
       * ``"none"``: h = z (DPSH, DSH use an unbounded linear output);
       * ``"scaled_tanh"``: h = tanh(beta * z) with the settable attribute ``beta`` (HashNet, Cao et al.
         ICCV 2017, continuation: the loss's ``on_epoch_start`` raises ``beta``);

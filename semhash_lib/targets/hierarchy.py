@@ -97,7 +97,7 @@ class ClassHierarchy:
         """C x C class similarity on this tree (float64, symmetric, diagonal 1, values in [0, 1]).
 
         - ``"lca_height"``: s(a, b) = 1 − height(lca(a, b)) / height(root) (Barz & Denzler; the
-          similarity behind mAHP and, by inference, the paper's targets: ``../shared/paper.md`` §4.3);
+          similarity behind mAHP and, by inference, the paper's targets: ``docs/paper.md`` §4.3);
         - ``"wup"``: Wu–Palmer on the tree, 2·depth(lca) / (depth(a) + depth(b)) with depths counted
           from 1 at the root;
         - ``"path"``: 1 / (1 + number of edges on the tree path between a and b).

