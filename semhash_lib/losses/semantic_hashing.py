@@ -1,6 +1,6 @@
 """The paper's total loss: λ_CE·CE + λ_sim·similarity + λ_KL·empirical KL (+ λ_Q·quantization).
 
-Paper (Arponen & Bishop 2020; ``../shared/paper.md`` §4.2): "The total loss function includes classification
+Paper (Arponen & Bishop 2020; ``docs/paper.md`` §4.2): "The total loss function includes classification
 cross-entropy loss, similarity loss, and KL divergence loss terms." The weights are unknown:
 **reconstruction**; the registry's defaults are in :mod:`semhash_lib.methods`.
 """
