@@ -2,8 +2,9 @@
 
 Training a CNN end to end on CIFAR-100 takes GPU hours; on 2 CPU cores the practical route is the
 "linear-probe" one: run a frozen ImageNet-pretrained EfficientNet-Lite0 once over every image, keep its
-1280-d globally pooled features, and train the hashing heads on those (issue 6, profile ``quick``).
-The paper's own backbone is unknown (``../shared/paper.md`` §6); this is a documented substitute.
+1280-d globally pooled features, and train the hashing heads on those (profiles ``quick`` and ``medium``).
+The paper's own backbone is unknown (``docs/paper.md`` §6); this is a documented substitute
+(``docs/reconstruction.md``).
 
 Pipeline per batch: ``uint8 (B, C, H, W)`` -> float, grey repeated to RGB -> bilinear resize to
 ``resolution`` -> normalised as the pretrained weights expect (for EfficientNet-Lite, TensorFlow's
@@ -41,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .devices import resolve_device, use_cpu_threads
 from .io import atomic_save_npz, cache_dir, cache_key, load_npz
 
 __all__ = ["extract_features", "features_from_images", "feature_cache_path", "auto_batch_size", "DEFAULT_RESOLUTION",
@@ -106,7 +108,6 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     computing when the cache has no entry.
     """
     from .models import build_backbone
-    from .train import resolve_device
 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 16:
         raise ValueError(f"resolution must be an int >= 16, got {resolution!r}")
@@ -137,8 +138,7 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
 
     device = resolve_device(device)
     batch_size = batch_size or auto_batch_size(resolution, device)
-    if device.type == "cpu":
-        torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    use_cpu_threads(device)
     net, dim = build_backbone(backbone, freeze=True)
     net = net.to(device).eval()
     m = torch.tensor(mean, device=device).view(1, -1, 1, 1)

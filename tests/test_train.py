@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from semhash_lib import devices as D
 from semhash_lib import train as T
 from semhash_lib.train import NonFiniteLossError, TrainConfig, augment_batch, encode, lr_factor
 
@@ -119,11 +120,11 @@ def test_failing_checkpoint_save_keeps_previous_file(tmp_path):
 
 
 def test_resolve_device():
-    assert T.resolve_device("cpu").type == "cpu"
-    assert T.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert D.resolve_device("cpu").type == "cpu"
+    assert D.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
-            T.resolve_device("cuda")
+            D.resolve_device("cuda")
 
 
 # ------------------------------------------------------------------ training runs (tiny, synthetic)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .devices import resolve_device
+from ..devices import resolve_device
 
 __all__ = ["encode"]
 

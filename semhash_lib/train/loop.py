@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..devices import resolve_device, use_cpu_threads
 from ..io import atomic_write
 from .augment import augment_batch
 from .checkpoint import (CHECKPOINT_NAME, default_out_dir, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state, write_history)
 from .config import RESUME_FREE_FIELDS, TrainConfig
-from .devices import cpu_threads, resolve_device
 from .model import build_model, num_train_classes
 from .optim import lr_factor, make_optimizer
 
@@ -145,8 +145,7 @@ def train(config: TrainConfig | dict, data=None, progress: bool = True, resume: 
         from ..experiment import prepare_data
         data = prepare_data(config, progress=progress)
     device = resolve_device(config.device)
-    if device.type == "cpu":
-        torch.set_num_threads(cpu_threads())
+    use_cpu_threads(device)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = out_dir / CHECKPOINT_NAME

@@ -1,0 +1,50 @@
+"""Device and thread choices, in one place for every module that runs torch or a thread pool.
+
+- :func:`resolve_device` — ``"auto"`` -> CUDA when present, else CPU; an explicit ``"cuda"`` without CUDA is
+  an error (training, encoding and feature extraction all resolve their ``device`` argument here);
+- :func:`cpu_threads` — the number of cores this process may use (its CPU affinity where the OS has one);
+- :func:`use_cpu_threads` — on a CPU device, let torch use all of them.
+
+The bottom layer of the package: it imports nothing of semhash, and torch only when a function needs it
+(the retrieval kernels, which are numpy only, size their thread pools with :func:`cpu_threads`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["resolve_device", "cpu_threads", "use_cpu_threads"]
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"``/``None`` -> CUDA when available else CPU; ``"cuda"`` without CUDA is an error."""
+    import torch
+
+    if isinstance(device, torch.device):
+        return device
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if str(device).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available; use 'auto' or 'cpu'")
+        return torch.device(device)
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+
+
+def cpu_threads() -> int:
+    """Cores this process may run on: ``len(os.sched_getaffinity(0))`` where available, else ``os.cpu_count()``."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def use_cpu_threads(device: torch.device) -> None:
+    """On a CPU ``device``, ``torch.set_num_threads(cpu_threads())``; nothing on a GPU."""
+    import torch
+
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads())
