@@ -133,7 +133,7 @@ def test_run_grid_rows_and_resume(with_targets, tmp_path, monkeypatch):
     csv = tmp_path / "results.csv"
     cfg = grid_config(tmp_path)
     calls = []
-    real_train = E.train
+    real_train = E.grid.train
 
     def crash_on_second_run(config, data, **kw):
         calls.append(config.method)
@@ -141,13 +141,13 @@ def test_run_grid_rows_and_resume(with_targets, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # the grid is killed while training its second run
         return real_train(config, data, **kw)
 
-    monkeypatch.setattr(E, "train", crash_on_second_run)
+    monkeypatch.setattr(E.grid, "train", crash_on_second_run)
     with pytest.raises(KeyboardInterrupt):
         E.run_grid(["semhash", "dsh"], [8], [0], cfg, d, results_path=csv, progress=False)
     saved = pd.read_csv(csv)
     assert list(saved["method"]) == ["semhash", "semhash"] and list(saved["protocol"]) == ["train_db", "test_vs_test"]
 
-    monkeypatch.setattr(E, "train", real_train)
+    monkeypatch.setattr(E.grid, "train", real_train)
     table = E.run_grid(["semhash", "dsh"], [8], [0], cfg, d, results_path=csv, progress=False)
     assert len(table) == 4 and set(table["method"]) == {"semhash", "dsh"}
     assert len(pd.read_csv(csv)) == 4  # the first run's rows were not recomputed or duplicated
@@ -174,7 +174,7 @@ def test_run_grid_rows_and_resume(with_targets, tmp_path, monkeypatch):
     def no_training(*a, **k):
         raise AssertionError("rows already in the CSV must not be recomputed")
 
-    monkeypatch.setattr(E, "train", no_training)
+    monkeypatch.setattr(E.grid, "train", no_training)
     again = E.run_grid(["semhash", "dsh"], [8], [0], cfg, d, results_path=csv, progress=False)
     pd.testing.assert_frame_equal(again.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False)
 

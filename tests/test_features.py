@@ -158,7 +158,8 @@ def test_extract_features_whole_split_in_load_arrays_order(lite0, monkeypatch):
     def no_network(*a, **k):
         raise AssertionError("subset features must come from the whole-split cache")
 
-    from semhash_lib.experiment import _features_for, stratified_subset
+    from semhash_lib.experiment import stratified_subset
+    from semhash_lib.experiment.data import _features_for
 
     monkeypatch.setattr("semhash_lib.models.build_backbone", no_network)
     cfg = TrainConfig(dataset="fashion-mnist", input="features", feature_resolution=32, train_subset=50,

@@ -1,46 +1,32 @@
-"""Experiment glue for the notebooks: data for a config, grids of training runs, evaluation tables (issues 6-7).
+"""The data of one experiment: :class:`ExperimentData` for a :class:`~semhash_lib.train.TrainConfig`.
 
-- :func:`prepare_data` — an :class:`ExperimentData` for a :class:`~semhash_lib.train.TrainConfig`: images or
-  cached frozen features, labels, class names, the class-similarity matrix of the chosen source
-  (WordNet, Barz & Denzler's tree, class-gloss sentence embeddings) or, for caption data, per-image
-  sentence embeddings.
-- :func:`zero_shot_split` — seen / unseen classes for the zero-shot experiment.
-- :func:`evaluate` — one retrieval protocol: mAP@1000, mAP@all, mAHP@250 on ``sign(h)``, the same metrics
-  on the continuous ``h`` (and the drop), code statistics.
-- :func:`run_grid` — methods x bit lengths x seeds x protocols, one row each, appended atomically to a
-  CSV so an interrupted grid resumes where it stopped.
+- :func:`prepare_data` — images or cached frozen features, labels, class names, the class-similarity
+  matrix of the chosen source (:func:`class_similarity_matrix`: WordNet, Barz & Denzler's tree,
+  class-gloss sentence embeddings) or, for caption data, per-image sentence embeddings;
+- :func:`stratified_subset` — the class-stratified subsets of ``train_subset`` / ``test_subset``;
+- :func:`validation_split` / :func:`validation_data` — the tuning view: the training split cut into
+  ``fit`` and ``val`` (the test split unseen);
+- :func:`zero_shot_split` — seen / unseen classes for the zero-shot experiment;
+- :func:`available_dataset` — CIFAR-100 when its files are found, else Fashion-MNIST.
 
-Retrieval protocols (``../shared/paper.md`` §5.1: the paper's own split is unrecovered):
-
-- ``"train_db"``: queries = test split, database = train split (the usual deep-hashing protocol);
-- ``"test_vs_test"``: every test image queries all other test images (Barz & Denzler's mAHP protocol);
-- ``"zs_unseen"``: zero-shot, queries = test images of unseen classes, database = train images of unseen
-  classes only;
-- ``"zs_mixed"``: zero-shot, the same queries against the whole train split (seen-class images too).
+Subsets, the zero-shot split and the caption targets are reconstructions (``docs/reconstruction.md``;
+``docs/paper.md`` §6: the paper's subsets and held-out classes are unknown).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 
-from .io import atomic_write, cache_key
-from .train import RESUME_FREE_FIELDS, TrainConfig, encode, train
+from ..train import TrainConfig
 
-__all__ = ["ExperimentData", "prepare_data", "validation_split", "validation_data", "available_dataset", "class_similarity_matrix", "stratified_subset",
-           "zero_shot_split", "PROTOCOLS", "protocol_indices", "evaluate", "run_grid", "config_key",
-           "METRIC_COLUMNS"]
+__all__ = ["ExperimentData", "prepare_data", "validation_split", "validation_data", "available_dataset",
+           "class_similarity_matrix", "stratified_subset", "zero_shot_split"]
 
-PROTOCOLS = ("train_db", "test_vs_test", "zs_unseen", "zs_mixed")
-METRIC_COLUMNS = ("map@1000", "map@all", "mahp@250", "cont_map@1000", "cont_mahp@250", "drop_map@1000",
-                  "drop_mahp@250", "near_zero", "quant_error", "bit_balance", "code_entropy")
 CAPTION_DATASETS = ("coco-mini", "coco")
 SUBSET_SEED = 0  # data subsets do not depend on the training seed: every seed sees the same images
 
@@ -85,10 +71,6 @@ class ExperimentData:
         """Input dimension of feature data (``x_train.shape[1]``)."""
         return int(self.x_train.shape[1])
 
-
-# ---------------------------------------------------------------------------------------------------
-# data
-# ---------------------------------------------------------------------------------------------------
 
 def stratified_subset(labels: np.ndarray | torch.Tensor, n: int | None, seed: int = SUBSET_SEED) -> np.ndarray:
     """Indices (sorted) of a class-stratified random subset of size ``n`` (all indices when ``n`` is None
@@ -160,7 +142,7 @@ def class_similarity_matrix(dataset: str, class_names: Sequence[str], source: st
     ``"<name>: <WordNet definition>"`` or ``"prompt"`` ``"a photo of a <name>"``; reconstruction, the paper
     does not say which text), ``"identity"`` (0/1 same class). Rows follow ``class_names``.
     """
-    from . import targets
+    from .. import targets
 
     C = len(class_names)
     if source == "identity":
@@ -185,12 +167,12 @@ def class_similarity_matrix(dataset: str, class_names: Sequence[str], source: st
 
 def available_dataset(preferred: str = "cifar100", fallback: str = "fashion-mnist",
                       root: str | os.PathLike | None = None) -> str:
-    """``preferred`` when its files are found locally (no download attempted), else ``fallback`` (issue 6:
-    the quick profile runs on CIFAR-100 when it is found, else on Fashion-MNIST). A warning names the switch."""
+    """``preferred`` when its files are found locally (no download attempted), else ``fallback`` (the quick
+    profile runs on CIFAR-100 when it is found, else on Fashion-MNIST). A warning names the switch."""
     import warnings
 
-    from .data import canonical_name, find_cifar100, find_fashion_mnist
-    from .paths import DataNotFoundError
+    from ..data import canonical_name, find_cifar100, find_fashion_mnist
+    from ..paths import DataNotFoundError
 
     finders = {"cifar100": find_cifar100, "fashion-mnist": find_fashion_mnist}
     name = canonical_name(preferred)
@@ -207,7 +189,7 @@ def _features_for(name: str, split: str, images: np.ndarray, index: np.ndarray, 
                   progress: bool) -> np.ndarray:
     """Features of ``images[index]``: rows of the whole split's cache when it exists (or ``index`` is the
     whole split), else extracted for the subset alone (cached under its own key)."""
-    from .features import extract_features, features_from_images
+    from ..features import extract_features, features_from_images
 
     whole = len(index) == len(images)
     full = extract_features(name, split, config.feature_extractor, config.feature_resolution, progress=progress,
@@ -226,7 +208,7 @@ def prepare_data(config: TrainConfig | dict, root: str | os.PathLike | None = No
     train, ``val2017`` images test; each image's target embedding is the normalised mean of its captions'
     sentence embeddings (:func:`semhash_lib.targets.embed_texts`; reconstruction: Conceptual Captions has
     one caption per image)."""
-    from .data import canonical_name, dataset_stats, load_arrays
+    from ..data import canonical_name, dataset_stats, load_arrays
 
     if isinstance(config, dict):
         config = TrainConfig.from_dict(config)
@@ -254,10 +236,10 @@ def prepare_data(config: TrainConfig | dict, root: str | os.PathLike | None = No
 
 
 def _prepare_captions(config: TrainConfig, root, progress: bool) -> ExperimentData:
-    from .data import CocoCaptions, dataset_stats
-    from .data.images import load_image
-    from .features import features_from_images
-    from .targets import embed_texts
+    from ..data import CocoCaptions, dataset_stats
+    from ..data.images import load_image
+    from ..features import features_from_images
+    from ..targets import embed_texts
 
     splits = {}
     for part, split in (("train", "train2017"), ("test", "val2017")):
@@ -300,7 +282,7 @@ def zero_shot_split(dataset: str, num_classes: int, n_unseen: int = 20, strategy
     if strategy == "random":
         unseen = np.sort(rng.choice(num_classes, n_unseen, replace=False))
     elif strategy == "per_superclass":
-        from .data import canonical_name, load_arrays
+        from ..data import canonical_name, load_arrays
 
         if canonical_name(dataset) != "cifar100" or n_unseen != 20:
             raise ValueError("strategy='per_superclass' needs dataset 'cifar100' and n_unseen=20; "
@@ -315,170 +297,3 @@ def zero_shot_split(dataset: str, num_classes: int, n_unseen: int = 20, strategy
         raise ValueError(f"strategy must be 'per_superclass' or 'random', got {strategy!r}")
     seen = np.setdiff1d(np.arange(num_classes), unseen)
     return seen.tolist(), [int(u) for u in unseen]
-
-
-# ---------------------------------------------------------------------------------------------------
-# evaluation
-# ---------------------------------------------------------------------------------------------------
-
-def protocol_indices(protocol: str, data: ExperimentData, train_classes: Sequence[int] | None = None
-                     ) -> tuple[str, np.ndarray, str, np.ndarray, bool]:
-    """``(query_split, query_rows, db_split, db_rows, exclude_self)`` of a retrieval protocol (module doc)."""
-    n_tr, n_te = len(data.x_train), len(data.x_test)
-    if protocol == "train_db":
-        return "test", np.arange(n_te), "train", np.arange(n_tr), False
-    if protocol == "test_vs_test":
-        return "test", np.arange(n_te), "test", np.arange(n_te), True
-    if protocol in ("zs_unseen", "zs_mixed"):
-        if train_classes is None or data.y_train is None:
-            raise ValueError(f"protocol {protocol!r} needs labelled data and config.train_classes (the seen classes)")
-        seen = np.asarray(train_classes)
-        q = np.flatnonzero(~np.isin(data.y_test.numpy(), seen))
-        db = np.flatnonzero(~np.isin(data.y_train.numpy(), seen)) if protocol == "zs_unseen" else np.arange(n_tr)
-        if len(q) == 0 or len(db) == 0:
-            raise ValueError(f"protocol {protocol!r}: no unseen-class images (train_classes covers every class)")
-        return "test", q, "train", db, False
-    raise ValueError(f"unknown protocol {protocol!r}; expected one of {list(PROTOCOLS)}")
-
-
-def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows: np.ndarray, q_split: str,
-             db_rows: np.ndarray, db_split: str, exclude_self: bool = False, continuous_rank: str = "euclidean",
-             k_map: int = 1000, k_mahp: int = 250, class_similarity: Any = None) -> dict:
-    """Retrieval metrics of one protocol: ``map@1000``, ``map@all``, ``mahp@250`` on ``sign(h)`` (Hamming
-    ranking, ties by database index), ``cont_*`` the same metrics ranking by ``continuous_rank`` distance on
-    ``h`` itself, ``drop_*`` = continuous - binary (the information lost by rounding, paper §5.3), and code
-    statistics of the query outputs (``near_zero`` = share of |h| < 0.1, ``quant_error`` =
-    mean (h - sign h)^2, ``bit_balance``, ``code_entropy``). mAHP uses ``class_similarity`` (C x C) when
-    given, else the data's own (the training targets). Caption data (no labels): mAP is NaN and mAHP uses the
-    per-pair sentence similarity (1 + cos) / 2 of the target embeddings. ``k`` is capped at the database size."""
-    from . import metrics
-    from .codes import code_statistics
-
-    out: dict[str, float] = {}
-    labels = data.y_train is not None
-    if labels:
-        ql = (data.y_test if q_split == "test" else data.y_train).numpy()[q_rows]
-        dbl = (data.y_test if db_split == "test" else data.y_train).numpy()[db_rows]
-        S = data.class_similarity if class_similarity is None else class_similarity
-        hier = dict(class_similarity=np.asarray(S, dtype=np.float64))
-    else:
-        from .targets import cosine_to_similarity
-
-        qe = (data.test_embeddings if q_split == "test" else data.train_embeddings)[q_rows]
-        de = (data.test_embeddings if db_split == "test" else data.train_embeddings)[db_rows]
-        pair = cosine_to_similarity((qe @ de.T).clamp(-1.0, 1.0)).double().numpy()
-        ql = dbl = None
-        hier = dict(pair_similarity=pair)
-    k_map_eff = min(k_map, len(db_rows) - int(exclude_self))
-    k_hp_eff = min(k_mahp, len(db_rows) - int(exclude_self))
-    for prefix, rank in (("", "hamming"), ("cont_", continuous_rank)):
-        if labels:
-            out[f"{prefix}map@{k_map}"] = metrics.mean_average_precision(
-                h_query, h_db, ql, dbl, k=k_map_eff, exclude_self=exclude_self, rank=rank)
-            if prefix == "":
-                out["map@all"] = metrics.mean_average_precision(h_query, h_db, ql, dbl, k=None,
-                                                                exclude_self=exclude_self, rank=rank)
-        else:
-            out[f"{prefix}map@{k_map}"] = float("nan")
-            if prefix == "":
-                out["map@all"] = float("nan")
-        out[f"{prefix}mahp@{k_mahp}"] = metrics.mean_average_hierarchical_precision(
-            h_query, h_db, ql, dbl, k=k_hp_eff, exclude_self=exclude_self, rank=rank, **hier)
-    out[f"drop_map@{k_map}"] = out[f"cont_map@{k_map}"] - out[f"map@{k_map}"]
-    out[f"drop_mahp@{k_mahp}"] = out[f"cont_mahp@{k_mahp}"] - out[f"mahp@{k_mahp}"]
-    stats = code_statistics(h_query)
-    out.update(near_zero=float(stats["near_zero"][0.1]), quant_error=float(stats["quantization_mse"]),
-               bit_balance=float(stats["bit_balance"]), code_entropy=float(stats["code_entropy"]))
-    return out
-
-
-def config_key(config: TrainConfig) -> str:
-    """Hash of the settings that determine a run's result (not where it is written or run)."""
-    return cache_key({k: v for k, v in config.effective().to_dict().items() if k not in RESUME_FREE_FIELDS})
-
-
-def _read_results(path: Path | None) -> pd.DataFrame:
-    if path is None or not path.exists():
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
-        raise ValueError(f"{path}: results file is unreadable ({e}); move it away to start the grid afresh") from e
-
-
-def _append_rows(path: Path, rows: list[dict]) -> None:
-    table = pd.concat([_read_results(path), pd.DataFrame(rows)], ignore_index=True)
-    with atomic_write(path, "w") as f:
-        table.to_csv(f, index=False)
-
-
-def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[int], base_config: TrainConfig | dict,
-             data: ExperimentData | None = None, protocols: Sequence[str] = ("train_db", "test_vs_test"),
-             results_path: str | os.PathLike | None = None, *, eval_queries: int | None = None,
-             continuous_rank: str = "euclidean", eval_similarity: dict[str, Any] | None = None,
-             progress: bool = True, extra: dict | None = None) -> pd.DataFrame:
-    """Train every (method, bits, seed) with ``base_config`` and evaluate each protocol: one row per
-    (method, bits, seed, protocol) with the :func:`evaluate` metrics plus ``train_seconds``,
-    ``images_per_s``, ``eval_seconds``, ``n_queries``, ``n_db``, ``epochs`` and ``config_key``.
-
-    Runs are written to ``<base_config.out_dir>/<method>-<bits>b-s<seed>`` (or the default run folder),
-    so a finished run is loaded from its checkpoint instead of retrained and an interrupted one resumes.
-    With ``results_path`` every run's rows are appended atomically to that CSV as soon as they exist, and
-    rows already there (same ``config_key``, protocol and ``eval_similarity``) are not recomputed.
-    ``eval_queries``: evaluate on a fixed class-stratified subset of the queries (seed 0) to save time
-    (not for ``test_vs_test``, whose queries are its database). ``eval_similarity``: ``{name: C x C matrix}``
-    to compute mAHP under other similarities too (e.g. WordNet for a run trained on sentence targets;
-    default: the training targets, named after ``config.similarity``), one row each, column
-    ``eval_similarity``. ``extra``: constant columns added to every row (e.g. ``{"profile": "quick"}``).
-    Returns this grid's rows (old and new), in grid order.
-    """
-    if isinstance(base_config, dict):
-        base_config = TrainConfig.from_dict(base_config)
-    for p in protocols:
-        if p not in PROTOCOLS:
-            raise ValueError(f"unknown protocol {p!r}; expected one of {list(PROTOCOLS)}")
-    if not methods or not bits_list or not seeds:
-        raise ValueError("methods, bits_list and seeds must each be non-empty")
-    if data is None:
-        data = prepare_data(base_config, progress=progress)
-    path = Path(results_path) if results_path is not None else None
-    sims = eval_similarity or {base_config.similarity: None}
-    done = _read_results(path)
-    done_keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
-    rows_out: list[dict] = []
-    for method in methods:
-        for bits in bits_list:
-            for seed in seeds:
-                changes: dict[str, Any] = dict(method=method, bits=int(bits), seed=int(seed))
-                if base_config.out_dir:
-                    changes["out_dir"] = str(Path(base_config.out_dir) / f"{method}-{int(bits)}b-s{int(seed)}")
-                cfg = base_config.replace(**changes)
-                key = config_key(cfg)
-                todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
-                old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
-                           & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
-                if not todo:
-                    rows_out += old
-                    continue
-                result = train(cfg, data, progress=progress)
-                h = {"train": encode(result.model, data.x_train)[0], "test": encode(result.model, data.x_test)[0]}
-                new = []
-                for protocol, sim_name in todo:
-                    q_split, q_rows, db_split, db_rows, excl = protocol_indices(protocol, data, cfg.train_classes)
-                    if eval_queries is not None and eval_queries < len(q_rows) and not excl:
-                        labels = data.y_test.numpy()[q_rows] if data.y_test is not None else np.zeros(len(q_rows))
-                        q_rows = q_rows[stratified_subset(labels, eval_queries)]
-                    t0 = time.perf_counter()
-                    scores = evaluate(h[q_split][q_rows], h[db_split][db_rows], data, q_rows, q_split, db_rows,
-                                      db_split, exclude_self=excl, continuous_rank=continuous_rank,
-                                      class_similarity=sims[sim_name])
-                    new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed),
-                                "protocol": protocol, "eval_similarity": sim_name, "dataset": data.dataset,
-                                "input": data.input, "similarity": cfg.similarity, **scores,
-                                "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
-                                "eval_seconds": time.perf_counter() - t0, "n_queries": len(q_rows),
-                                "n_db": len(db_rows), "epochs": cfg.epochs, **(extra or {})})
-                if path is not None:
-                    _append_rows(path, new)
-                rows_out += old + new
-    return pd.DataFrame(rows_out)

@@ -1,0 +1,116 @@
+"""Grids of training runs: methods x bit lengths x seeds x protocols, one results row each.
+
+:func:`run_grid` trains every run (:func:`semhash_lib.train.train`; a finished run is loaded from its
+checkpoint, an interrupted one resumes), evaluates each protocol (:mod:`.protocols`) and appends the rows
+atomically to a CSV, so an interrupted grid resumes where it stopped. :func:`config_key` names a run by
+the settings that determine its result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_write, cache_key
+from ..train import RESUME_FREE_FIELDS, TrainConfig, encode, train
+from .data import ExperimentData, prepare_data, stratified_subset
+from .protocols import PROTOCOLS, evaluate, protocol_indices
+
+__all__ = ["run_grid", "config_key"]
+
+
+def config_key(config: TrainConfig) -> str:
+    """Hash of the settings that determine a run's result (not where it is written or run)."""
+    return cache_key({k: v for k, v in config.effective().to_dict().items() if k not in RESUME_FREE_FIELDS})
+
+
+def _read_results(path: Path | None) -> pd.DataFrame:
+    if path is None or not path.exists():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: results file is unreadable ({e}); move it away to start the grid afresh") from e
+
+
+def _append_rows(path: Path, rows: list[dict]) -> None:
+    table = pd.concat([_read_results(path), pd.DataFrame(rows)], ignore_index=True)
+    with atomic_write(path, "w") as f:
+        table.to_csv(f, index=False)
+
+
+def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[int], base_config: TrainConfig | dict,
+             data: ExperimentData | None = None, protocols: Sequence[str] = ("train_db", "test_vs_test"),
+             results_path: str | os.PathLike | None = None, *, eval_queries: int | None = None,
+             continuous_rank: str = "euclidean", eval_similarity: dict[str, Any] | None = None,
+             progress: bool = True, extra: dict | None = None) -> pd.DataFrame:
+    """Train every (method, bits, seed) with ``base_config`` and evaluate each protocol: one row per
+    (method, bits, seed, protocol) with the :func:`evaluate` metrics plus ``train_seconds``,
+    ``images_per_s``, ``eval_seconds``, ``n_queries``, ``n_db``, ``epochs`` and ``config_key``.
+
+    Runs are written to ``<base_config.out_dir>/<method>-<bits>b-s<seed>`` (or the default run folder),
+    so a finished run is loaded from its checkpoint instead of retrained and an interrupted one resumes.
+    With ``results_path`` every run's rows are appended atomically to that CSV as soon as they exist, and
+    rows already there (same ``config_key``, protocol and ``eval_similarity``) are not recomputed.
+    ``eval_queries``: evaluate on a fixed class-stratified subset of the queries (seed 0) to save time
+    (not for ``test_vs_test``, whose queries are its database). ``eval_similarity``: ``{name: C x C matrix}``
+    to compute mAHP under other similarities too (e.g. WordNet for a run trained on sentence targets;
+    default: the training targets, named after ``config.similarity``), one row each, column
+    ``eval_similarity``. ``extra``: constant columns added to every row (e.g. ``{"profile": "quick"}``).
+    Returns this grid's rows (old and new), in grid order.
+    """
+    if isinstance(base_config, dict):
+        base_config = TrainConfig.from_dict(base_config)
+    for p in protocols:
+        if p not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {p!r}; expected one of {list(PROTOCOLS)}")
+    if not methods or not bits_list or not seeds:
+        raise ValueError("methods, bits_list and seeds must each be non-empty")
+    if data is None:
+        data = prepare_data(base_config, progress=progress)
+    path = Path(results_path) if results_path is not None else None
+    sims = eval_similarity or {base_config.similarity: None}
+    done = _read_results(path)
+    done_keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
+    rows_out: list[dict] = []
+    for method in methods:
+        for bits in bits_list:
+            for seed in seeds:
+                changes: dict[str, Any] = dict(method=method, bits=int(bits), seed=int(seed))
+                if base_config.out_dir:
+                    changes["out_dir"] = str(Path(base_config.out_dir) / f"{method}-{int(bits)}b-s{int(seed)}")
+                cfg = base_config.replace(**changes)
+                key = config_key(cfg)
+                todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
+                old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
+                           & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
+                if not todo:
+                    rows_out += old
+                    continue
+                result = train(cfg, data, progress=progress)
+                h = {"train": encode(result.model, data.x_train)[0], "test": encode(result.model, data.x_test)[0]}
+                new = []
+                for protocol, sim_name in todo:
+                    q_split, q_rows, db_split, db_rows, excl = protocol_indices(protocol, data, cfg.train_classes)
+                    if eval_queries is not None and eval_queries < len(q_rows) and not excl:
+                        labels = data.y_test.numpy()[q_rows] if data.y_test is not None else np.zeros(len(q_rows))
+                        q_rows = q_rows[stratified_subset(labels, eval_queries)]
+                    t0 = time.perf_counter()
+                    scores = evaluate(h[q_split][q_rows], h[db_split][db_rows], data, q_rows, q_split, db_rows,
+                                      db_split, exclude_self=excl, continuous_rank=continuous_rank,
+                                      class_similarity=sims[sim_name])
+                    new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed),
+                                "protocol": protocol, "eval_similarity": sim_name, "dataset": data.dataset,
+                                "input": data.input, "similarity": cfg.similarity, **scores,
+                                "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
+                                "eval_seconds": time.perf_counter() - t0, "n_queries": len(q_rows),
+                                "n_db": len(db_rows), "epochs": cfg.epochs, **(extra or {})})
+                if path is not None:
+                    _append_rows(path, new)
+                rows_out += old + new
+    return pd.DataFrame(rows_out)
