@@ -118,7 +118,7 @@ def test_topk_exact_when_sampled_threshold_is_misleading():
     # hamming_topk guesses a distance threshold from a fixed sample of 1,024 of the N=4096 columns; here
     # exactly those columns are near the query and all others far, so the guess admits too few items
     # (fewer than k) and the row must fall back to a full sort
-    from semhash_lib.retrieval import _sample_columns
+    from semhash_lib.retrieval.topk import _sample_columns
 
     rng = np.random.default_rng(9)
     q = random_pm1(rng, 2, 16)
@@ -234,3 +234,26 @@ def test_hash_index_errors(tmp_path):
     np.savez(tmp_path / "other.npz", codes=np.zeros((2, 2), np.uint8))
     with pytest.raises(ValueError, match="not a semhash HashIndex"):
         HashIndex.load(tmp_path / "other.npz")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "npy"])
+def test_hash_index_load_of_a_damaged_file_names_it(tmp_path, damage):
+    index = HashIndex(16)
+    index.add(random_pm1(np.random.default_rng(3), 40, 16))
+    path = index.save(tmp_path / "index.npz")
+    data = path.read_bytes()
+    if damage == "truncated":          # a copy that was cut short
+        path.write_bytes(data[:len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"not an index at all\n" * 10)
+    else:                              # a plain .npy array under the index's name
+        with open(path, "wb") as f:
+            np.save(f, np.zeros(3))
+    with pytest.raises(ValueError) as err:
+        HashIndex.load(path)
+    msg = str(err.value)
+    assert str(path) in msg and ("damaged" in msg or "not a semhash HashIndex" in msg)
+    if damage != "npy":
+        assert "build the index again" in msg
+    with pytest.raises(FileNotFoundError):
+        HashIndex.load(tmp_path / "missing.npz")
