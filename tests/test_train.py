@@ -308,6 +308,40 @@ def test_zero_shot_training_sees_only_the_train_classes(tiny_images, tmp_path):
         T.training_arrays(tiny_config(tmp_path, "z", train_classes=[0, 9]), tiny_images)
 
 
+def test_train_is_given_its_data_or_a_function_that_makes_it(tiny_images, tmp_path):
+    with pytest.raises(TypeError, match="prepare_data"):
+        T.train(tiny_config(tmp_path, "none", epochs=1), None, progress=False)
+    with pytest.raises(TypeError, match="ExperimentData"):
+        T.train(tiny_config(tmp_path, "bad", epochs=1), [1, 2, 3], progress=False)
+    seen = []
+
+    def make(config):
+        seen.append(config)
+        return tiny_images
+
+    direct = T.train(tiny_config(tmp_path, "direct", epochs=1), tiny_images, progress=False)
+    made = T.train(tiny_config(tmp_path, "made", epochs=1), make, progress=False)
+    assert len(seen) == 1 and isinstance(seen[0], TrainConfig) and seen[0].method == "semhash"
+    assert_same_weights(direct.model, made.model)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_checkpoint_is_an_error_naming_the_file(tiny_images, tmp_path, damage):
+    cfg = tiny_config(tmp_path, "dmg", epochs=1)
+    path = T.train(cfg, tiny_images, progress=False).out_dir / T.CHECKPOINT_NAME
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3] if damage == "truncated" else b"\x00garbage" * 50)
+    for call in (lambda: T.load_checkpoint(path), lambda: T.train(cfg, tiny_images, progress=False)):
+        with pytest.raises(ValueError) as err:
+            call()
+        msg = str(err.value)
+        assert str(path) in msg and "damaged" in msg and "resume=False" in msg
+    again = T.train(cfg, tiny_images, progress=False, resume=False)   # the way out the message names
+    assert T.load_checkpoint(path)["epoch"] == 1 and len(again.history) == 1
+    with pytest.raises(FileNotFoundError):
+        T.load_checkpoint(tmp_path / "nowhere" / T.CHECKPOINT_NAME)
+
+
 # ------------------------------------------------------------------ a real learning signal (CIFAR-100)
 def mahp_of(model, data):
     from semhash_lib import metrics

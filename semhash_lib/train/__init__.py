@@ -12,7 +12,8 @@ activation, whether a classifier head is used, and the loss.
 - :mod:`.augment` — :class:`ImageInput` (normalisation inside the model), :func:`augment_batch`;
 - :mod:`.optim` — :func:`lr_factor` (warm-up + cosine / step / constant), the optimizer.
 
-The device is chosen by :func:`semhash_lib.devices.resolve_device`.
+The device is chosen by :func:`semhash_lib.devices.resolve_device`; :func:`train` is given its data (an
+``ExperimentData``, or a function that makes one from the config: :func:`semhash_lib.experiment.prepare_data`).
 """
 
 from .augment import ImageInput, augment_batch

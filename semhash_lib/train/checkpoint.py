@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +30,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings and lists only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Load a checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings and lists only).
+
+    A missing file raises ``FileNotFoundError``; a damaged one (truncated, overwritten, not a checkpoint)
+    raises ``ValueError`` naming the file and how to start the run afresh."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as e:
+        raise ValueError(_damaged(path, f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")) from e
+    if not isinstance(state, dict):
+        raise ValueError(_damaged(path, f"it holds a {type(state).__name__}, not a checkpoint mapping"))
+    return state
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (f"{path}: damaged or not a semhash checkpoint ({why}); delete it (or its run folder {path.parent}) "
+            "or train with resume=False to start the run from the first epoch")
 
 
 def rng_state(gen: torch.Generator) -> dict:

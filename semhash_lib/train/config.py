@@ -1,7 +1,8 @@
 """``TrainConfig``: everything that determines a training run, readable from YAML and papermill parameters.
 
-The paper's optimisation settings are unknown (``../shared/paper.md`` §6): every choice (optimizer,
-schedule, warm-up, augmentation, loss weights) is a field here, a *reconstruction* with a plain default.
+The paper's optimisation settings are unknown (``docs/paper.md`` §6): every choice (optimizer,
+schedule, warm-up, augmentation, loss weights) is a field here, a *reconstruction* with a plain default
+(``docs/reconstruction.md``).
 """
 
 from __future__ import annotations
