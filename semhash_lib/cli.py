@@ -51,14 +51,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from .devices import cpu_threads
 from .io import atomic_write, project_root
 
 __all__ = ["main", "find_notebooks", "declared_parameters", "check_parameters", "notebook_parameters",
            "run_notebooks", "reproduce_dirs", "write_summary", "NotebookFailed", "UnknownParameter",
            "SUMMARY_MAX_ROWS", "SUMMARY_MAX_COLUMNS"]
 
-SUMMARY_MAX_ROWS = 60       # larger tables are named with their shape in the summary, not printed
-SUMMARY_MAX_COLUMNS = 12
+SUMMARY_MAX_ROWS = 200      # larger tables are named with their shape in the summary, not printed
+SUMMARY_MAX_COLUMNS = 40   # the per-run tables (27 columns) are shown; a 100 x 101 matrix is not
 
 
 class NotebookFailed(RuntimeError):
@@ -241,7 +242,7 @@ def write_summary(records: list[dict], profile: str, results_dir: Path, figures_
     import pandas as pd
 
     now = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-    machine = (f"{platform.node() or 'unknown'}, {platform.machine()}, {_cpu_count()} CPU cores, "
+    machine = (f"{platform.node() or 'unknown'}, {platform.machine()}, {cpu_threads()} CPU cores, "
                f"{_gpu_name() or 'no GPU'}")
     command = command or f"semhash reproduce --profile {profile}"
     timings_path = results_dir / f"timings_{profile}.json"
@@ -310,11 +311,6 @@ def _same_dir(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def _cpu_count() -> int:
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _gpu_name() -> str | None:
     try:
         import torch
@@ -365,10 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         from .resources import provision
         return 0 if all(v.startswith("ok") for v in provision().values()) else 1
     if args.command == "tune":
+        from .profiles import load_profile
         from .tuning import TuningError, tune
 
         try:
-            res = tune(args.profile, args.methods, args.trials, args.storage, args.out)
+            res = tune(load_profile(args.profile), args.methods, args.trials, args.storage, args.out)
         except (TuningError, FileNotFoundError) as e:
             print(f"semhash tune: {e}", file=sys.stderr)
             return 2

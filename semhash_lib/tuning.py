@@ -27,7 +27,7 @@ import numpy as np
 from .io import atomic_write, project_root
 from .methods import Choice, LogUniform, Uniform, apply_params, get_method
 
-__all__ = ["tune", "tune_method", "space_signature", "load_tuned", "TuningError", "OBJECTIVE"]
+__all__ = ["tune", "tune_method", "space_signature", "TuningError", "OBJECTIVE"]
 
 OBJECTIVE = "val_mahp@250"
 
@@ -205,19 +205,21 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def tune(profile: str, methods: Sequence[str] | None = None, trials: int | None = None,
+def tune(profile: dict, methods: Sequence[str] | None = None, trials: int | None = None,
          storage: str | os.PathLike | None = None, out: str | os.PathLike | None = None, progress: bool = True,
          data=None) -> dict:
-    """Tune every method of ``profile``'s ``tune`` section (or ``methods``), ``trials`` each (default: the
+    """Tune every method of the ``profile``'s ``tune`` section (or ``methods``), ``trials`` each (default: the
     profile's), and write ``results/tuned_<profile>.yaml`` (or ``out``), merged with the entries of
-    methods not tuned in this call. Returns the written mapping."""
+    methods not tuned in this call. ``profile`` is a loaded profile mapping
+    (:func:`semhash_lib.profiles.load_profile`; the command line loads it). Returns the written mapping."""
     import yaml
 
     from .experiment import prepare_data, validation_data
-    from .profiles import load_profile
     from .train import TrainConfig
 
-    prof = load_profile(profile)
+    if not isinstance(profile, dict) or "name" not in profile or "train" not in profile:
+        raise TuningError("tune() takes a loaded profile mapping (semhash_lib.profiles.load_profile(name))")
+    prof = profile
     name = prof["name"]
     section = prof.get("tune")
     if not isinstance(section, dict):
@@ -267,21 +269,3 @@ def _write_yaml(path: Path, obj: dict) -> None:
     with atomic_write(path, "w") as f:
         f.write("# written by `semhash tune`; per method the best parameters on the validation split\n")
         yaml.safe_dump(obj, f, sort_keys=False)
-
-
-def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
-    """``{method: params}`` from a ``tuned_<profile>.yaml`` (relative paths: from the project root).
-    A missing file is an error naming it and the command that writes it."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_absolute():
-        p = project_root() / p
-    if not p.is_file():
-        raise FileNotFoundError(f"tuned parameters {p} not found; write them with `semhash tune --profile <name>` "
-                                "or remove the profile's 'tuned:' key to train with the defaults")
-    doc = yaml.safe_load(p.read_text()) or {}
-    methods = doc.get("methods")
-    if not isinstance(methods, dict):
-        raise ValueError(f"{p}: expected a 'methods' mapping (method -> params) written by `semhash tune`")
-    return {m: dict(e.get("params") or {}) for m, e in methods.items()}

@@ -135,13 +135,16 @@ def test_summary_names_large_tables_with_their_shape(tmp_path):
                        columns=[f"c{j}" for j in range(100)])
     sim.insert(0, "class", [f"k{i}" for i in range(100)])
     sim.to_csv(tmp_path / "01_similarity_cifar100_wordnet_lca_height.csv", index=False)
-    pd.DataFrame({"method": [f"m{i}" for i in range(61)], "mahp@250": 0.5}).to_csv(tmp_path / "long_quick.csv",
-                                                                                   index=False)
+    pd.DataFrame({"method": [f"m{i}" for i in range(cli.SUMMARY_MAX_ROWS + 1)], "mahp@250": 0.5}).to_csv(
+        tmp_path / "long_quick.csv", index=False)
+    wide = pd.DataFrame({f"col{j}": [0.5] * 64 for j in range(27)})   # a per-run results table: shown
+    wide.insert(0, "method", [f"w{i}" for i in range(64)])
+    wide.to_csv(tmp_path / "wide_quick.csv", index=False)
     pd.DataFrame({"method": ["semhash", "csq"], "mahp@250": [0.7512, 0.7]}).to_csv(tmp_path / "hashing_quick.csv",
                                                                                   index=False)
     text = cli.write_summary([{"notebook": "01_x.ipynb", "seconds": 1.0}], "quick", tmp_path, tmp_path).read_text()
     assert "## 01_similarity_cifar100_wordnet_lca_height.csv\n\n100 rows x 101 columns: too large to show" in text
-    assert "## long_quick.csv\n\n61 rows x 2 columns: too large" in text
-    assert "k37" not in text and "m60" not in text       # neither big table is printed
+    assert f"## long_quick.csv\n\n{cli.SUMMARY_MAX_ROWS + 1} rows x 2 columns: too large" in text
+    assert "k37" not in text and f"m{cli.SUMMARY_MAX_ROWS}" not in text   # neither big table is printed
     assert "| semhash  |     0.7512 |" in text           # a small table still is
-    assert len(text) < 3000
+    assert "w63" in text                                 # as is a 64 x 28 table of runs

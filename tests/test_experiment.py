@@ -189,7 +189,8 @@ def test_run_grid_rejects_bad_arguments(tmp_path):
 
 # ------------------------------------------------------------------ profiles
 NOTEBOOK_STEMS = {"01_wordnet_targets", "02_sentence_targets", "03_train_hashing", "04_code_distributions",
-                  "05_hierarchical_precision", "06_zero_shot", "07_captions", "08_retrieval_demo"}
+                  "05_hierarchical_precision", "06_zero_shot", "07_captions", "08_retrieval_demo",
+                  "09_when_does_kl_help"}
 
 
 def configs_in(params):

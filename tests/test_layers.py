@@ -43,11 +43,7 @@ LAYERS: dict[str, int] = {
 
 #: Known edges that break the rules, each with why it is still there. A listed edge that is gone fails
 #: :func:`test_known_exceptions_still_exist`: remove it from here then.
-KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("semhash_lib.tuning", "semhash_lib.profiles"):
-        "tune(profile) loads the profile it tunes, while profiles read the tuned parameters back "
-        "(profiles -> tuning.load_tuned): a cycle until load_tuned moves below both",
-}
+KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def module_files() -> dict[str, Path]:

@@ -12,7 +12,10 @@ from semhash_lib import experiment as E
 from semhash_lib import methods as M
 from semhash_lib import tuning
 from semhash_lib.cli import main
+from semhash_lib.profiles import load_profile, load_tuned
 from semhash_lib.train import TrainConfig
+
+from synthetic import synthetic_data
 
 torch.set_num_threads(2)
 
@@ -41,27 +44,8 @@ def test_validation_split_rejects_bad_sizes(bad):
         E.validation_split(np.repeat(np.arange(4), 50), bad)
 
 
-def synthetic_data(n_per_class=24, n_test_per_class=6, dim=16, seed=0) -> E.ExperimentData:
-    """Six classes in two superclasses, Gaussian clusters; similarity 1 / 0.5 / 0 (same / sibling / other)."""
-    g = torch.Generator().manual_seed(seed)
-    C = 6
-    centres = 3 * torch.randn(C, dim, generator=g)
-
-    def draw(n):
-        y = torch.arange(C).repeat_interleave(n)
-        return centres[y] + torch.randn(len(y), dim, generator=g), y
-
-    xtr, ytr = draw(n_per_class)
-    xte, yte = draw(n_test_per_class)
-    sup = torch.tensor([0, 0, 0, 1, 1, 1])
-    S = torch.where(sup[:, None] == sup[None, :], 0.5, 0.0)
-    S.fill_diagonal_(1.0)
-    return E.ExperimentData(dataset="synthetic", input="features", x_train=xtr, y_train=ytr, x_test=xte + 100.0,
-                            y_test=yte, class_names=[f"c{i}" for i in range(C)], class_similarity=S)
-
-
 def test_validation_data_holds_only_training_rows():
-    data = synthetic_data()
+    data = synthetic_data(test_shift=100.0)
     v = E.validation_data(data, 30, seed=0)
     fit, val = E.validation_split(data.y_train.numpy(), 30, 0)
     assert torch.equal(v.x_train, data.x_train[fit]) and torch.equal(v.x_test, data.x_train[val])
@@ -130,17 +114,17 @@ def trials_of(storage, study):
 def test_tune_writes_best_parameters_and_resumes_without_losing_trials(tmp_path):
     data, prof = synthetic_data(), write_profile(tmp_path)
     storage, out = tmp_path / "s.sqlite3", tmp_path / "tuned.yaml"
-    res = tuning.tune(str(prof), methods=["semhash"], storage=storage, out=out, progress=False, data=data)
+    res = tuning.tune(load_profile(prof), methods=["semhash"], storage=storage, out=out, progress=False, data=data)
     entry = res["methods"]["semhash"]
     assert entry["n_trials"] == 2 and set(entry["params"]) == set(M.get_method("semhash").search_space)
     assert 0 < entry["best"]["val_mahp@250"] <= 1 and 0 < entry["best"]["val_map@1000"] <= 1
     first = trials_of(storage, "synth:semhash:8b")
     # more trials later: the first two are kept as they were, one is added
-    tuning.tune(str(prof), methods=["semhash"], trials=3, storage=storage, out=out, progress=False, data=data)
+    tuning.tune(load_profile(prof), methods=["semhash"], trials=3, storage=storage, out=out, progress=False, data=data)
     now = trials_of(storage, "synth:semhash:8b")
     assert now[:2] == first and len(now) == 3 and now[2][1] == "COMPLETE"
     # the written file feeds training: a profile that names it puts the params into every config
-    assert tuning.load_tuned(out)["semhash"] == yaml.safe_load(out.read_text())["methods"]["semhash"]["params"]
+    assert load_tuned(out)["semhash"] == yaml.safe_load(out.read_text())["methods"]["semhash"]["params"]
     assert yaml.safe_load(out.read_text())["methods"]["semhash"]["n_trials"] == 3
 
 
@@ -158,7 +142,7 @@ def test_a_killed_trial_is_rerun_with_its_parameters(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tuning, "validation_scores", dies_on_second)
     with pytest.raises(KeyboardInterrupt):
-        tuning.tune(str(prof), storage=storage, out=out, progress=False, data=data)
+        tuning.tune(load_profile(prof), storage=storage, out=out, progress=False, data=data)
     before = trials_of(storage, "synth:dsh:8b")
     assert [s for _, s, _ in before] == ["COMPLETE", "FAIL"]      # Optuna ends a trial on Ctrl-C as FAIL
     monkeypatch.setattr(tuning, "validation_scores", real)
@@ -168,12 +152,12 @@ def test_a_killed_trial_is_rerun_with_its_parameters(tmp_path, monkeypatch):
     study = optuna.load_study(study_name="synth:dsh:8b", storage=f"sqlite:///{storage}")
     killed = study.ask()
     tuning._suggest(killed, "dsh", 8)
-    tuning.tune(str(prof), trials=3, storage=storage, out=out, progress=False, data=data)
+    tuning.tune(load_profile(prof), trials=3, storage=storage, out=out, progress=False, data=data)
     after = trials_of(storage, "synth:dsh:8b")
     assert after[0] == before[0]
     assert [s for _, s, _ in after] == ["COMPLETE", "FAIL", "FAIL", "COMPLETE", "COMPLETE"]
     assert {str(after[3][2]), str(after[4][2])} == {str(before[1][2]), str(after[2][2])}   # same params, re-run
-    tuning.tune(str(prof), trials=3, storage=storage, out=out, progress=False, data=data)
+    tuning.tune(load_profile(prof), trials=3, storage=storage, out=out, progress=False, data=data)
     assert trials_of(storage, "synth:dsh:8b") == after                 # done: nothing re-queued twice
 
 
@@ -181,19 +165,19 @@ def test_tune_refuses_bad_input_and_changes_nothing(tmp_path, monkeypatch):
     data, prof = synthetic_data(), write_profile(tmp_path, methods=["dsh"], trials=1)
     storage, out = tmp_path / "s.sqlite3", tmp_path / "tuned.yaml"
     with pytest.raises(tuning.TuningError, match="nope"):
-        tuning.tune(str(prof), methods=["nope"], storage=storage, out=out, data=data)
+        tuning.tune(load_profile(prof), methods=["nope"], storage=storage, out=out, data=data)
     for bad in (0, -2):
         with pytest.raises(tuning.TuningError, match="trials"):
-            tuning.tune(str(prof), trials=bad, storage=storage, out=out, data=data)
-    tuning.tune(str(prof), storage=storage, out=out, progress=False, data=data)
+            tuning.tune(load_profile(prof), trials=bad, storage=storage, out=out, data=data)
+    tuning.tune(load_profile(prof), storage=storage, out=out, progress=False, data=data)
     kept = trials_of(storage, "synth:dsh:8b")
     other = write_profile(tmp_path, name="other", methods=["dsh"], trials=1)
     with pytest.raises(tuning.TuningError, match="profile"):
-        tuning.tune(str(other), storage=storage, out=tmp_path / "o.yaml", data=data)
+        tuning.tune(load_profile(other), storage=storage, out=tmp_path / "o.yaml", data=data)
     space = dict(M.METHODS["dsh"].search_space, lr=M.LogUniform(1e-3, 1e-1))
     monkeypatch.setitem(M.METHODS, "dsh", M.MethodSpec(**{**M.METHODS["dsh"].__dict__, "search_space": space}))
     with pytest.raises(tuning.TuningError, match="space"):
-        tuning.tune(str(prof), trials=2, storage=storage, out=out, data=data)
+        tuning.tune(load_profile(prof), trials=2, storage=storage, out=out, data=data)
     assert trials_of(storage, "synth:dsh:8b") == kept
 
 
@@ -207,8 +191,6 @@ def test_cli_tune_errors_are_one_line_and_exit_2(capsys):
 
 
 def test_profile_tuned_key_reaches_every_training_config(tmp_path):
-    from semhash_lib.profiles import load_profile
-
     tuned = tmp_path / "tuned.yaml"
     tuned.write_text(yaml.safe_dump({"methods": {"semhash": {"params": {"lr": 0.004}}}}))
     prof = {"name": "x", "tuned": str(tuned), "train": {"method": "semhash"},

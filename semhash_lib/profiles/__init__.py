@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["PROFILE_DIR", "available_profiles", "load_profile", "notebook_parameters"]
+__all__ = ["PROFILE_DIR", "available_profiles", "load_profile", "notebook_parameters", "load_tuned"]
 
 PROFILE_DIR = Path(__file__).resolve().parent
 REQUIRED_KEYS = ("name", "train", "notebooks")
@@ -59,8 +59,6 @@ def load_profile(name: str | os.PathLike) -> dict:
     if not isinstance(prof["notebooks"], dict) or not isinstance(prof["train"], dict):
         raise ValueError(f"{path}: 'train' and 'notebooks' must be mappings")
     if prof.get("tuned"):
-        from ..tuning import load_tuned
-
         _inject_tuned(prof, load_tuned(prof["tuned"]))
     return prof
 
@@ -93,3 +91,21 @@ def notebook_parameters(profile: str | os.PathLike, notebook: str, namespace: di
                 namespace[key] = value
         params.update({k: namespace[k] for k in params if k in namespace})
     return params
+
+
+def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
+    """``{method: params}`` from a ``tuned_<profile>.yaml`` (relative paths: from the project root).
+    A missing file is an error naming it and the command that writes it."""
+    from ..io import project_root
+
+    p = Path(path)
+    if not p.is_absolute():
+        p = project_root() / p
+    if not p.is_file():
+        raise FileNotFoundError(f"tuned parameters {p} not found; write them with `semhash tune --profile <name>` "
+                                "or remove the profile's 'tuned:' key to train with the defaults")
+    doc = yaml.safe_load(p.read_text()) or {}
+    methods = doc.get("methods")
+    if not isinstance(methods, dict):
+        raise ValueError(f"{p}: expected a 'methods' mapping (method -> params) written by `semhash tune`")
+    return {m: dict(e.get("params") or {}) for m, e in methods.items()}
