@@ -56,6 +56,10 @@ def test_config_rejects_bad_values(bad):
     ({"loss": {"sim_kwargs": {"form": "relative", "pp": 2}}}, ["'pp'", "'p'"]),
     ({"method": "dsh", "loss": {"kl": 0.1}}, ["'kl'", "'dsh'", "margin"]),
     ({"activation": "relu"}, ["'relu'", "tanh"]),
+    ({"loss": {"kl_kwargs": {"nu": "exact"}}}, ["'nu'", "'exact'", "nearest_corner"]),
+    ({"loss": {"sim_kwargs": {"form": "absolute"}}}, ["'form'", "relative", "softmax"]),
+    ({"loss": {"kl": -1.0}}, ["kl=-1.0", ">= 0"]),
+    ({"method": "dsh", "loss": {"alpha": "big"}}, ["'dsh'"]),
 ])
 def test_config_checks_method_and_loss_options_when_given(bad, named):
     """A misspelt loss option or method fails when the config is made, naming it and the valid ones."""

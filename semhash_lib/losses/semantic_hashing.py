@@ -12,11 +12,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import validate_batch
-from .empirical_kl import _binary_kl
+from .empirical_kl import KL_TARGETS, NU_MODES, _binary_kl
 from .quantization import _quantization
-from .similarity import _similarity
+from .similarity import CODE_DISTANCES, SIMILARITY_FORMS, _similarity
 
 __all__ = ["SemanticHashingLoss"]
+
+
+def _check_choices(where: str, options: dict, choices: dict[str, tuple]) -> None:
+    """A named option with a fixed set of values must hold one of them (checked when the loss is made)."""
+    for key, allowed in choices.items():
+        if key in options and options[key] not in allowed:
+            raise ValueError(f"{where}[{key!r}] must be one of {list(allowed)}, got {options[key]!r}")
 
 
 class SemanticHashingLoss(nn.Module):
@@ -49,6 +56,11 @@ class SemanticHashingLoss(nn.Module):
             raise ValueError("all loss weights are 0; set at least one of ce, sim, kl, quant")
         self.sim_kwargs = dict(sim_kwargs or {})
         self.kl_kwargs = dict(kl_kwargs or {})
+        _check_choices("sim_kwargs", self.sim_kwargs, {"form": SIMILARITY_FORMS, "code_distance": CODE_DISTANCES})
+        _check_choices("kl_kwargs", self.kl_kwargs, {"nu": NU_MODES, "target": KL_TARGETS})
+        k = self.kl_kwargs.get("k", 1)
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"kl_kwargs['k'] must be a positive int, got {k!r}")
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v:g}" for k, v in self.weights.items())

@@ -253,3 +253,7 @@ class TrainConfig:
             bad = sorted(set(sub) - set(ok))
             if bad:
                 raise ValueError(f"TrainConfig.loss[{key!r}]: unknown option(s) {bad}; valid: {ok}")
+        try:                                 # values: the loss checks its own (weights, choices) when made
+            spec.make_loss(bits=self.bits, num_classes=max(2, len(self.train_classes or [])), **self.loss)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"TrainConfig.loss for method {self.method!r}: {e}") from None
