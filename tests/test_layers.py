@@ -26,8 +26,8 @@ LAYERS: dict[str, int] = {
     # 2: models and losses (and what is made of them without training: the method registry, frozen features)
     "semhash_lib.models": 2, "semhash_lib.losses": 2, "semhash_lib.methods": 2, "semhash_lib.toy": 2,
     "semhash_lib.features": 2,
-    # 3: training (given its data)
-    "semhash_lib.train": 3,
+    # 3: training (given its data), and the run folders of trained models (what run_grid writes, notebooks read)
+    "semhash_lib.train": 3, "semhash_lib.runs": 3,
     # 4: evaluation (retrieval, metrics, code statistics)
     "semhash_lib.retrieval": 4, "semhash_lib.metrics": 4, "semhash_lib.codes": 4,
     # 5-7: the experiment package: its data, its protocols, its grids (the package face re-exports all three)
@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
     # 9: results tables and figures
     "semhash_lib.results": 9, "semhash_lib.plotting": 9,
     # 10: what notebooks and the command line start from
-    "semhash_lib.profiles": 10, "semhash_lib.cli": 10,
+    "semhash_lib.profiles": 10, "semhash_lib.cli": 10, "semhash_lib.notebook": 10,
 }
 
 #: Known edges that break the rules, each with why it is still there. A listed edge that is gone fails
