@@ -6,13 +6,13 @@ Bits follow :mod:`semhash_lib.retrieval`: ``b = sign(h)`` with ``0 -> +1``, as Â
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .retrieval import _to_numpy
 
-__all__ = ["code_statistics", "histogram"]
+__all__ = ["code_statistics", "code_statistics_table", "histogram"]
 
 
 def _real_outputs(h: Any) -> np.ndarray:
@@ -88,3 +88,21 @@ def histogram(h: Any, bins: int | Sequence[float] = 50, value_range: tuple[float
         raise ValueError("h: NaN/inf values")
     counts, edges = np.histogram(arr, bins=bins, range=value_range)
     return counts.astype(np.int64), edges
+
+
+def code_statistics_table(outputs: Mapping[str, Any], bits: int):
+    """One row of :func:`code_statistics` per ``method -> h`` (all at code length ``bits``), as a
+    ``pandas.DataFrame`` with the columns ``method``, ``bits``, ``|h|<0.05``, ``|h|<0.1`` (shares of fragile
+    outputs), ``quant. MSE`` (``quantization_mse``), ``bit balance``, ``mean |corr|`` (mean absolute
+    off-diagonal bit correlation), ``code entropy (bits)`` and ``distinct codes``."""
+    import pandas as pd
+
+    rows = []
+    for method, h in outputs.items():
+        s = code_statistics(h)
+        k = s["bits"]
+        rows.append({"method": method, "bits": bits, "|h|<0.05": s["near_zero"][0.05], "|h|<0.1": s["near_zero"][0.1],
+                     "quant. MSE": s["quantization_mse"], "bit balance": s["bit_balance"],
+                     "mean |corr|": float(np.abs(s["bit_correlation"][~np.eye(k, dtype=bool)]).mean()),
+                     "code entropy (bits)": s["code_entropy"], "distinct codes": s["distinct_codes"]})
+    return pd.DataFrame(rows)

@@ -1,5 +1,6 @@
 """Results tables: aggregate the per-run rows of :func:`semhash_lib.experiment.run_grid` into the
-tables a reader of the paper wants (mean ± std over seeds), and draw them.
+tables a reader of the paper wants (mean ± std over seeds), and draw them; :func:`precision_curves`, the
+hP@k and P@k curves of a set of trained codes under both retrieval protocols.
 
 The paper's own numbers are unavailable (``docs/paper.md`` §7); :data:`PUBLISHED_ANCHORS` holds
 the only published orientation values, Barz & Denzler's *continuous* 100-d class-embedding models
@@ -18,7 +19,7 @@ import pandas as pd
 from .plotting.style import method_color
 
 __all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
-           "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
+           "precision_curves", "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
     ("Barz & Denzler, Plain-11 (continuous 100-d)", "cifar100", "test_vs_test", 0.8205),
@@ -160,6 +161,51 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", 
     ax.set_title(title or metric)
     fig.tight_layout()
     return fig
+
+
+def precision_curves(codes, data, queries: int = 2000, seed: int = 0, db_class_sizes: int = 3,
+                     max_k_test: int = 250, n_ks_db: int = 80, n_ks_test: int = 60) -> dict[str, dict]:
+    """hP@k and P@k curves of trained codes under both retrieval protocols (``docs/paper.md`` §5.1, §5.2).
+
+    ``codes``: ``{method: {"test": h_test, "train": h_train}}`` (e.g. :func:`semhash_lib.runs.trained_codes`
+    with ``splits=("test", "train")``), ranked by Hamming distance of ``sign(h)``; ``data``: the
+    ``ExperimentData`` they were encoded from (labels and the C x C class similarity s).
+
+    - ``train_db``: ``queries`` test images (a sorted random subset drawn with ``seed``) against the whole
+      training split, at 80 (``n_ks_db``) cut-offs k from 1 to ``db_class_sizes`` x the mean class size of
+      the database (so the curves run past the point where the same-class images are used up);
+    - ``test_vs_test`` (Barz & Denzler's protocol): every test image against the other test images (itself
+      excluded), at 60 (``n_ks_test``) cut-offs from 1 to ``max_k_test`` = 250.
+
+    hP@k(q) = Σ_{i≤k} s(y_q, y_{r_i}) / the largest such sum any ranking reaches
+    (:func:`semhash_lib.metrics.hierarchical_precision_curve`); P@k(q) = (1/k) Σ_{i≤k} [y_{r_i} = y_q]
+    (:func:`semhash_lib.metrics.precision_curve`); both averaged over the queries, ties by database index.
+
+    Returns ``{protocol: {"class_size": int, "hP@k": {method: (ks, values)}, "P@k": {method: (ks, values)}}}``;
+    ``class_size`` is the mean number of same-class database items of a query (for
+    :func:`semhash_lib.plotting.curves.plot_precision_curves`).
+    """
+    from . import metrics
+
+    S = data.class_similarity.numpy().astype(np.float64)
+    y_test, y_train = data.y_test.numpy(), data.y_train.numpy()
+    rng = np.random.default_rng(seed)
+    q = np.sort(rng.choice(len(y_test), min(queries, len(y_test)), replace=False))
+    size_db = int(np.bincount(y_train).mean())               # images per class in the training database
+    size_test = int(np.bincount(y_test).mean()) - 1          # other images per class, test-vs-test
+    ks_db = np.unique(np.linspace(1, min(db_class_sizes * size_db, len(y_train)), n_ks_db).astype(int))
+    ks_test = np.unique(np.linspace(1, min(max_k_test, len(y_test) - 1), n_ks_test).astype(int))
+    out = {"train_db": {"class_size": size_db, "hP@k": {}, "P@k": {}},
+           "test_vs_test": {"class_size": size_test, "hP@k": {}, "P@k": {}}}
+    for m, h in codes.items():
+        h_test, h_train = h["test"], h["train"]
+        db, tt = out["train_db"], out["test_vs_test"]
+        db["hP@k"][m] = (ks_db, metrics.hierarchical_precision_curve(h_test[q], h_train, y_test[q], y_train, S, ks=ks_db))
+        db["P@k"][m] = (ks_db, metrics.precision_curve(h_test[q], h_train, y_test[q], y_train, ks=ks_db))
+        tt["hP@k"][m] = (ks_test, metrics.hierarchical_precision_curve(h_test, h_test, y_test, y_test, S, ks=ks_test,
+                                                                       exclude_self=True))
+        tt["P@k"][m] = (ks_test, metrics.precision_curve(h_test, h_test, y_test, y_test, ks=ks_test, exclude_self=True))
+    return out
 
 
 def compare_to_reference(reproduced: pd.DataFrame, reference: pd.DataFrame, metrics: Sequence[str] = COMPARE_METRICS,

@@ -17,16 +17,16 @@ truncated or corrupt files raise :class:`~semhash_lib.paths.DataFormatError` nam
 from ..paths import DataFormatError, DataNotFoundError
 from .arrays import DATASET_NAMES, ArrayDataset, canonical_name, dataset_stats, load_arrays
 from .cifar import find_cifar100, load_cifar100, read_cifar100_binary, read_cifar100_pickle
-from .coco import CocoCaptions, load_coco_captions
-from .conceptual_captions import ConceptualCaptions, read_conceptual_captions_tsv
+from .coco import CocoCaptions, coco_captions, load_coco_captions
+from .conceptual_captions import ConceptualCaptions, read_conceptual_captions_tsv, sample_captions
 from .fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist, load_fashion_mnist
 from .idx import read_idx
 from .imagefolder import ImageFolderDataset, imagenet_class_index
 from .images import IMAGE_EXTENSIONS, load_image
 
 __all__ = ["load_arrays", "ArrayDataset", "dataset_stats", "canonical_name", "DATASET_NAMES",
-           "ImageFolderDataset", "imagenet_class_index", "CocoCaptions", "load_coco_captions",
-           "ConceptualCaptions", "read_conceptual_captions_tsv", "load_cifar100", "find_cifar100",
+           "ImageFolderDataset", "imagenet_class_index", "CocoCaptions", "load_coco_captions", "coco_captions",
+           "ConceptualCaptions", "read_conceptual_captions_tsv", "sample_captions", "load_cifar100", "find_cifar100",
            "read_cifar100_binary", "read_cifar100_pickle", "load_fashion_mnist", "find_fashion_mnist",
            "FASHION_MNIST_CLASSES", "read_idx", "load_image", "IMAGE_EXTENSIONS", "DataNotFoundError",
            "DataFormatError"]

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from ..paths import DataFormatError, DataNotFoundError, find_dataset_dir
 from .images import load_image
 
-__all__ = ["find_coco", "load_coco_captions", "CocoCaptions"]
+__all__ = ["find_coco", "load_coco_captions", "coco_captions", "CocoCaptions"]
 
 HOW_TO_GET = ("Get COCO from https://cocodataset.org/#download (images <split>.zip and "
               "annotations_trainval<year>.zip), unpack both into one folder (annotations/ and <split>/) "
@@ -67,6 +67,16 @@ def load_coco_captions(root: str | os.PathLike | None = None, split: str = "val2
     the annotation file's image order. Images are neither opened nor checked for existence."""
     _, paths, captions = _read(find_coco(root, split), split)
     return paths, captions
+
+
+def coco_captions(splits: tuple[str, ...] = ("val2017", "train2017"), root: str | os.PathLike | None = None
+                  ) -> list[list[str]]:
+    """The captions of every captioned image of ``splits`` (each split's images in annotation-file order, the
+    splits one after the other): one list of captions per image (:func:`load_coco_captions`)."""
+    out: list[list[str]] = []
+    for split in splits:
+        out += load_coco_captions(root, split=split)[1]
+    return out
 
 
 class CocoCaptions(Dataset):

@@ -29,7 +29,7 @@ from torch.utils.data import Dataset
 from ..paths import DataFormatError, find_dataset_dir
 from .images import IMAGE_EXTENSIONS, load_image
 
-__all__ = ["read_conceptual_captions_tsv", "url_key", "find_local_images", "ConceptualCaptions"]
+__all__ = ["read_conceptual_captions_tsv", "url_key", "find_local_images", "ConceptualCaptions", "sample_captions"]
 
 VALIDATION_TSV = "Validation_GCC-1.1.0-Validation.tsv"
 HOW_TO_GET = ("Download the TSV files from https://ai.google.com/research/ConceptualCaptions/download "
@@ -151,3 +151,13 @@ class ConceptualCaptions(Dataset):
             return self.captions[i]
         image = load_image(self.paths[i])
         return (self.transform(image) if self.transform is not None else image), self.captions[i]
+
+
+def sample_captions(n: int, seed: int = 0, tsv_path: str | os.PathLike | None = None) -> tuple[list[str], int]:
+    """``(captions, total)``: ``min(n, total)`` captions of the Conceptual Captions TSV (captions only, no
+    images; ``tsv_path`` as in :class:`ConceptualCaptions`) drawn without replacement with
+    ``numpy.random.default_rng(seed)``, in TSV order, and the number of captions in the TSV."""
+    cc = ConceptualCaptions(tsv_path)
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(cc.captions), size=min(n, len(cc.captions)), replace=False))
+    return [cc.captions[i] for i in pick], len(cc.captions)

@@ -1,15 +1,25 @@
 """The paper's figures: one small module per kind of plot.
 
 - :mod:`.style` — ``save_figure`` (PNG + SVG, atomic) and the shared look.
-- :mod:`.codes` — histograms of the pre-sign outputs (binarization, paper §3 / fix ii).
+- :mod:`.codes` — histograms of the pre-sign outputs (binarization, paper §3 / fix ii), bit correlations.
 - :mod:`.curves` — precision@k and hierarchical-precision@k curves (paper's fix iii).
-- :mod:`.retrieval` — query / nearest-neighbour image grids.
+- :mod:`.retrieval` — query / nearest-neighbour image grids, thumbnails.
 - :mod:`.targets` — similarity heatmaps in tree order, the class tree, scatter / histograms of similarities.
+- :mod:`.tables` — figures of results tables (metric by code length per protocol or group, mAP vs mAHP);
+  :mod:`.regimes` — the KL-regime figure. Both import :mod:`semhash_lib.results` and are therefore not
+  re-exported here: import them as ``semhash_lib.plotting.tables`` / ``semhash_lib.plotting.regimes``.
 """
 
-from .style import save_figure
-from .targets import (plot_class_tree, plot_similarity_heatmap, plot_similarity_histograms,
-                      plot_similarity_scatter, tree_order)
+from .codes import plot_bit_correlations, plot_code_histograms
+from .curves import plot_curves, plot_precision_curves
+from .retrieval import plot_caption_retrieval, plot_class_retrieval, plot_retrieval_grid, thumbnail
+from .style import method_color, save_figure
+from .targets import (plot_caption_similarity, plot_class_tree, plot_hierarchy_comparison, plot_similarity_heatmap,
+                      plot_similarity_heatmaps, plot_similarity_histograms, plot_similarity_scatter,
+                      plot_similarity_scatters, tree_order)
 
-__all__ = ["save_figure", "tree_order", "plot_similarity_heatmap", "plot_class_tree", "plot_similarity_scatter",
-           "plot_similarity_histograms"]
+__all__ = ["save_figure", "method_color", "tree_order", "plot_similarity_heatmap", "plot_class_tree",
+           "plot_similarity_scatter", "plot_similarity_histograms", "plot_similarity_heatmaps",
+           "plot_similarity_scatters", "plot_hierarchy_comparison", "plot_caption_similarity",
+           "plot_code_histograms", "plot_bit_correlations", "plot_curves", "plot_precision_curves",
+           "plot_retrieval_grid", "plot_class_retrieval", "plot_caption_retrieval", "thumbnail"]

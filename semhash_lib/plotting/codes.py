@@ -1,8 +1,9 @@
-"""Histograms of the hash layer's pre-sign outputs h.
+"""Histograms of the hash layer's pre-sign outputs h, and the bits' correlation matrices.
 
 The paper's claim (abstract, fix ii): with the empirical KL term the outputs concentrate at ±1, so
 rounding to bits loses little; without it much mass sits near 0, where the sign is fragile. The
-figure shows one panel per method with the share of |h| < 0.1 written in it.
+figure shows one panel per method with the share of |h| < 0.1 written in it. The KL term's repulsion
+between outputs should also decorrelate the bits (``docs/paper.md`` §4.4): :func:`plot_bit_correlations`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from .style import method_color
 
-__all__ = ["plot_code_histograms"]
+__all__ = ["plot_code_histograms", "plot_bit_correlations"]
 
 
 def plot_code_histograms(outputs: Mapping[str, np.ndarray], bins: int = 80, value_range=(-1.6, 1.6),
@@ -49,4 +50,24 @@ def plot_code_histograms(outputs: Mapping[str, np.ndarray], bins: int = 80, valu
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_bit_correlations(outputs: Mapping[str, np.ndarray]):
+    """One panel per ``label -> h`` (N, K): the K x K Pearson correlation of the bits ``sign(h)`` over the N
+    codes (``bit_correlation`` of :func:`semhash_lib.codes.code_statistics`), on a shared −1..1 colour scale.
+    Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    from ..codes import code_statistics
+
+    if not outputs:
+        raise ValueError("plot_bit_correlations: no outputs given")
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.2 * len(outputs), 3), squeeze=False)
+    for ax, (label, h) in zip(axes[0], outputs.items()):
+        im = ax.imshow(code_statistics(h)["bit_correlation"], vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8)
     return fig

@@ -12,7 +12,7 @@ import numpy as np
 
 from .style import method_color
 
-__all__ = ["plot_curves"]
+__all__ = ["plot_curves", "plot_precision_curves"]
 
 
 def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], ylabel: str = "hP@k",
@@ -48,5 +48,27 @@ def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], y
     ax.legend(fontsize=8, ncol=2)
     if title:
         ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_precision_curves(curves: Mapping[str, Mapping], bits: int | None = None):
+    """The figure of :func:`semhash_lib.results.precision_curves`: one row per protocol, hP@k on the left and
+    P@k on the right (:func:`plot_curves`, one line per method, a dotted line at the protocol's class size);
+    only the first panel keeps its legend. ``bits`` goes into the titles. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if not curves:
+        raise ValueError("plot_precision_curves: no curves given")
+    fig, axes = plt.subplots(len(curves), 2, figsize=(12, 4.2 * len(curves)), squeeze=False)
+    at = f", {bits} bits" if bits is not None else ""
+    for row, (protocol, c) in enumerate(curves.items()):
+        plot_curves(c["hP@k"], "hP@k", ax=axes[row, 0], class_size=c["class_size"],
+                    title=f"hierarchical precision{at}, {protocol}")
+        plot_curves(c["P@k"], "P@k", ax=axes[row, 1], class_size=c["class_size"], title=f"precision{at}, {protocol}")
+    for ax in axes.ravel()[1:]:
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.remove()
     fig.tight_layout()
     return fig

@@ -1,13 +1,15 @@
-"""Figures of the semantic targets: similarity heatmaps in tree order, the class tree, value histograms."""
+"""Figures of the semantic targets (``docs/paper.md`` §4.3): similarity heatmaps in tree order, the class tree,
+scatter plots and histograms of similarity values, and the multi-panel figures of notebooks 01 and 02."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 __all__ = ["tree_order", "plot_similarity_heatmap", "plot_class_tree", "plot_similarity_scatter",
-           "plot_similarity_histograms"]
+           "plot_similarity_histograms", "plot_similarity_heatmaps", "plot_similarity_scatters",
+           "plot_hierarchy_comparison", "plot_caption_similarity"]
 
 
 def _linkage(S: np.ndarray):
@@ -121,4 +123,83 @@ def plot_similarity_histograms(matrices: dict, ax=None, bins: int = 40, title: s
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def _label_every(names: Sequence[str]) -> int:
+    """Every how many classes a heatmap axis is labelled in the multi-panel figures (about 25 labels)."""
+    return max(1, len(names) // 25)
+
+
+def plot_similarity_heatmaps(matrices: Mapping[str, np.ndarray], names: Sequence[str], order: np.ndarray | None = None,
+                             panel_size: tuple[float, float] = (7.0, 6.5)):
+    """One :func:`plot_similarity_heatmap` panel per entry ``title -> C x C similarity``, side by side, all in
+    the same class ``order`` (default: the tree order of the first matrix), so their blocks can be compared.
+    Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if not matrices:
+        raise ValueError("plot_similarity_heatmaps: no matrices given")
+    first = next(iter(matrices.values()))
+    order = tree_order(first) if order is None else order
+    fig, axes = plt.subplots(1, len(matrices), figsize=(panel_size[0] * len(matrices), panel_size[1]), squeeze=False)
+    for ax, (title, S) in zip(axes[0], matrices.items()):
+        plot_similarity_heatmap(S, names, order, ax=ax, title=title, label_every=_label_every(names))
+    fig.tight_layout()
+    return fig
+
+
+def plot_similarity_scatters(pairs: Sequence[tuple[np.ndarray, np.ndarray, str, str]],
+                             panel_size: tuple[float, float] = (5.0, 4.2)):
+    """One :func:`plot_similarity_scatter` panel (with its Spearman ρ) per ``(a, b, xlabel, ylabel)``, side by
+    side. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if not pairs:
+        raise ValueError("plot_similarity_scatters: no pairs given")
+    fig, axes = plt.subplots(1, len(pairs), figsize=(panel_size[0] * len(pairs), panel_size[1]), squeeze=False)
+    for ax, (a, b, xlabel, ylabel) in zip(axes[0], pairs):
+        plot_similarity_scatter(a, b, xlabel, ylabel, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_hierarchy_comparison(S_a: np.ndarray, S_b: np.ndarray, names: Sequence[str], order: np.ndarray | None = None,
+                              titles: tuple[str, str] = ("WordNet tree (ours)", "Barz & Denzler tree (same order)"),
+                              labels: tuple[str, str] = ("s on the WordNet tree", "s on Barz & Denzler's tree")):
+    """Two class similarities side by side in the same ``order`` (default: the tree order of ``S_a``), and the
+    scatter of their class pairs with its Spearman ρ (:func:`plot_similarity_scatter`). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    order = tree_order(S_a) if order is None else order
+    fig, axes = plt.subplots(1, 3, figsize=(19, 6), gridspec_kw=dict(width_ratios=[1, 1, 0.75]))
+    plot_similarity_heatmap(S_a, names, order, ax=axes[0], title=titles[0], label_every=_label_every(names))
+    plot_similarity_heatmap(S_b, names, order, ax=axes[1], title=titles[1], label_every=_label_every(names))
+    plot_similarity_scatter(S_a, S_b, labels[0], labels[1], ax=axes[2])
+    fig.tight_layout()
+    return fig
+
+
+def plot_caption_similarity(S_items: np.ndarray, S_by_mapping: Mapping[str, np.ndarray], mapping: str = "linear",
+                            items_label: str = "coco-mini", captions_label: str = "Conceptual Captions",
+                            short_label: str = "CC"):
+    """Caption targets in three panels: the N x N similarity of the captioned images ``S_items`` (rows and
+    columns in the order of its own dendrogram, :func:`tree_order`); the value histograms of ``S_items`` and
+    of the caption similarity ``S_by_mapping[mapping]``; and the histograms of ``S_by_mapping`` under each
+    cosine → [0, 1] mapping (``docs/paper.md`` §4.3: linear, angular, clip). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    S_items = np.asarray(S_items)
+    fig, axes = plt.subplots(1, 3, figsize=(19, 5.2), gridspec_kw=dict(width_ratios=[1.1, 1, 1]))
+    order = tree_order(S_items)
+    im = axes[0].imshow(S_items[np.ix_(order, order)], vmin=0, vmax=1, cmap="viridis")
+    fig.colorbar(im, ax=axes[0], shrink=0.8, label="similarity s")
+    axes[0].set_title(f"{items_label}: {len(S_items)} images (captions, {mapping}), clustered")
+    axes[0].set_xlabel("image")
+    axes[0].set_ylabel("image")
+    plot_similarity_histograms({items_label: S_items, captions_label: S_by_mapping[mapping]}, ax=axes[1],
+                               title=f"caption similarity ({mapping} mapping)")
+    plot_similarity_histograms({f"{short_label}, {m}": S for m, S in S_by_mapping.items()}, ax=axes[2],
+                               title=f"{captions_label}: the three mappings")
+    fig.tight_layout()
     return fig

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..io import atomic_save_npz, cache_dir, cache_key, load_npz
 
-__all__ = ["embed_texts", "sentence_similarity", "cosine_to_similarity", "class_texts", "MAPPINGS"]
+__all__ = ["embed_texts", "sentence_similarity", "similarity_by_mapping", "cosine_to_similarity", "class_texts",
+           "MAPPINGS"]
 
 MAPPINGS = ("linear", "angular", "clip")
 REDUCTIONS = ("mean", "first")
@@ -80,6 +81,17 @@ def sentence_similarity(texts: Sequence[str] | Sequence[Sequence[str]], model=No
     S = (S + S.T) / 2.0
     np.fill_diagonal(S, 1.0)
     return S
+
+
+def similarity_by_mapping(texts: Sequence[str] | Sequence[Sequence[str]], model=None,
+                          mappings: Sequence[str] = MAPPINGS, use_cache: bool = True) -> dict[str, np.ndarray]:
+    """``{mapping: N x N similarity}``: the cosine similarity of the texts' sentence embeddings
+    (:func:`embed_texts`, clipped to [−1, 1]) mapped to [0, 1] by each of ``mappings``
+    (:func:`cosine_to_similarity`), to compare what the mappings do to the same cosines. Unlike
+    :func:`sentence_similarity` the matrices are used as computed (no symmetrisation, diagonal not reset)."""
+    E = embed_texts(texts, model, use_cache=use_cache).astype(np.float64)
+    cos = np.clip(E @ E.T, -1.0, 1.0)
+    return {m: cosine_to_similarity(cos, m) for m in mappings}
 
 
 def class_texts(dataset: str, source: str = "prompt") -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["SynsetEntry", "synset_map", "class_synsets", "DATASET_MAPS", "canonical_dataset"]
+__all__ = ["SynsetEntry", "synset_map", "class_synsets", "synset_table", "DATASET_MAPS", "canonical_dataset"]
 
 SYNSET_DIR = Path(__file__).resolve().parent / "synsets"
 DATASET_MAPS = {"cifar100": "cifar100.tsv", "fashion-mnist": "fashion_mnist.tsv"}
@@ -60,3 +60,22 @@ def synset_map(dataset: str) -> tuple[SynsetEntry, ...]:
 def class_synsets(dataset: str) -> list[str]:
     """Synset names (e.g. ``"dolphin.n.02"``) of ``dataset``'s classes, in official class order."""
     return [e.synset for e in synset_map(dataset)]
+
+
+def synset_table(dataset: str):
+    """The curated map of ``dataset`` next to what an automatic look-up would pick, as a ``pandas.DataFrame``
+    in class order with the columns ``class``, ``synset`` (curated), ``wnid``, ``must be under`` (the ancestor
+    the tests check), ``first noun sense`` (WordNet's first noun synset of the class name, ``"—"`` when there
+    is none) and ``gloss`` (the curated synset's definition)."""
+    import pandas as pd
+
+    from ..resources import wordnet
+
+    wn = wordnet()
+    rows = []
+    for e in synset_map(dataset):
+        first = wn.synsets(e.class_name, "n")
+        rows.append({"class": e.class_name, "synset": e.synset, "wnid": e.wnid, "must be under": e.expected_ancestor,
+                     "first noun sense": first[0].name() if first else "—",
+                     "gloss": wn.synset(e.synset).definition()})
+    return pd.DataFrame(rows)
