@@ -1,5 +1,7 @@
-"""Every notebook runs end to end under papermill on the tiny `test` profile (real data subsets)."""
+"""Every notebook runs end to end under papermill on the tiny `test` profile (real data subsets), and stays
+thin: text, one library call per computation, a figure; short code cells that define nothing."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -10,6 +12,21 @@ from semhash_lib.cli import NotebookFailed, declared_parameters, find_notebooks,
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.stem for p in NOTEBOOKS]
+
+#: the most lines a code cell may have (blank lines count); the ``parameters`` cell is exempt, since it only
+#: declares papermill parameters, one per line (checked by :func:`test_parameters_cell_only_declares_values`)
+MAX_CODE_LINES = 12
+
+
+def _is_parameters(cell) -> bool:
+    return "parameters" in cell.get("metadata", {}).get("tags", [])
+
+
+def _code_cells(path: Path) -> list[tuple[int, object]]:
+    """``(index, cell)`` of every code cell of the notebook except the ``parameters`` cell."""
+    nb = nbformat.read(path, as_version=4)
+    return [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not _is_parameters(c)]
 
 
 def test_notebooks_are_ordered_thin_and_parameterised():
@@ -26,8 +43,68 @@ def test_notebooks_are_ordered_thin_and_parameterised():
         assert nb.cells[0].cell_type == "markdown", f"{path.name}: should open with text, like the paper"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_cells_are_short_and_define_nothing(path):
+    """Logic lives in semhash_lib: every code cell has at most MAX_CODE_LINES lines and no ``def``, ``class``
+    or ``lambda`` (parsed with ast, so a comment or string that mentions them does not count)."""
+    problems = []
+    for i, cell in _code_cells(path):
+        n = len(cell.source.splitlines())
+        if n > MAX_CODE_LINES:
+            problems.append(f"cell {i}: {n} lines (at most {MAX_CODE_LINES})")
+        tree = ast.parse(cell.source, filename=f"{path.name} cell {i}")
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                what = "lambda" if isinstance(node, ast.Lambda) else f"{type(node).__name__} {node.name!r}"
+                problems.append(f"cell {i}, line {node.lineno}: defines {what}; move it into semhash_lib")
+    assert not problems, f"{path.name}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_parameters_cell_only_declares_values(path):
+    """The parameters cell is papermill's: one ``name = literal`` per statement, no computation."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if _is_parameters(c))
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name), \
+            f"{path.name}: parameters cell line {node.lineno} is not a plain `name = value`"
+        ast.literal_eval(node.value)   # raises for anything but a literal
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_setup_cell_is_the_shared_preamble(path):
+    """The cell after the parameters cell calls ``notebook.setup(profile, "<this notebook>", globals(),
+    figures_dir, results_dir)``; no notebook merges profile parameters, builds paths or run folders itself,
+    or draws with matplotlib (figures come from semhash_lib.plotting)."""
+    nb = nbformat.read(path, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if _is_parameters(c))
+    setup = nb.cells[first + 1]
+    calls = [n for n in ast.walk(ast.parse(setup.source)) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Attribute) and n.func.attr == "setup"
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == "notebook"]
+    assert len(calls) == 1, f"{path.name}: the cell after the parameters must call notebook.setup(...) once"
+    args = calls[0].args
+    assert [ast.unparse(a) for a in args] == ["profile", repr(path.stem), "globals()", "figures_dir", "results_dir"], \
+        f"{path.name}: expected notebook.setup(profile, {path.stem!r}, globals(), figures_dir, results_dir)"
+    for i, cell in _code_cells(path):
+        for banned, why in [("notebook_parameters", "use notebook.setup"), ("Path(", "setup gives Path objects"),
+                            ("b-s", "name run folders with semhash_lib.runs or Session.run_dir"),
+                            ("matplotlib", "draw with semhash_lib.plotting"), ("plt.", "draw with semhash_lib.plotting")]:
+            assert banned not in cell.source, f"{path.name} cell {i}: contains {banned!r} ({why})"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_opens_with_what_you_will_see_and_ends_with_questions(path):
+    nb = nbformat.read(path, as_version=4)
+    assert "**What you will see.**" in nb.cells[0].source, f"{path.name}: first cell needs **What you will see.**"
+    assert nb.cells[-1].cell_type == "markdown" and "**Questions.**" in nb.cells[-1].source, \
+        f"{path.name}: should end with a markdown cell of **Questions.** for the reader"
+    for cell in nb.cells:
+        assert "shared/paper.md" not in cell.source, f"{path.name}: cite docs/paper.md, not a file outside the repository"
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
 def test_notebook_executes_on_test_profile(notebook, tmp_path):
     figures, results = tmp_path / "figures", tmp_path / "results"
     records = run_notebooks([notebook], "test", tmp_path / "executed", figures, results, progress=False)
