@@ -56,27 +56,26 @@ SEMHASH_DEFAULTS = {"ce": 1.0, "sim": 1.0, "kl": 0.1, "quant": 0.0}
 
 
 @dataclass(frozen=True)
-class LogUniform:
-    """A float drawn log-uniformly from [low, high] x K^bits_power (K the code length; 0: a plain range)."""
+class _Range:
+    """A float range [low, high] x K^bits_power (K the code length; 0: a plain range)."""
 
     low: float
     high: float
     bits_power: int = 0
+    log = False
 
     def bounds(self, bits: int) -> tuple[float, float]:
         return self.low * float(bits) ** self.bits_power, self.high * float(bits) ** self.bits_power
 
 
-@dataclass(frozen=True)
-class Uniform:
-    """A float drawn uniformly from [low, high] x K^bits_power."""
+class LogUniform(_Range):
+    """A float drawn log-uniformly from :meth:`bounds`."""
 
-    low: float
-    high: float
-    bits_power: int = 0
+    log = True
 
-    def bounds(self, bits: int) -> tuple[float, float]:
-        return self.low * float(bits) ** self.bits_power, self.high * float(bits) ** self.bits_power
+
+class Uniform(_Range):
+    """A float drawn uniformly from :meth:`bounds`."""
 
 
 @dataclass(frozen=True)

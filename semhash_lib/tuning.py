@@ -46,7 +46,7 @@ def space_signature(method: str, bits: int) -> str:
             items[name] = ["choice", list(dist.values)]
         else:
             lo, hi = dist.bounds(bits)
-            items[name] = ["log" if isinstance(dist, LogUniform) else "uniform", float(lo), float(hi)]
+            items[name] = ["log" if dist.log else "uniform", float(lo), float(hi)]
     return json.dumps(items, sort_keys=True)
 
 
@@ -57,7 +57,7 @@ def _suggest(trial, method: str, bits: int) -> dict[str, Any]:
             params[name] = trial.suggest_categorical(name, list(dist.values))
         elif isinstance(dist, (LogUniform, Uniform)):
             lo, hi = dist.bounds(bits)
-            params[name] = trial.suggest_float(name, lo, hi, log=isinstance(dist, LogUniform))
+            params[name] = trial.suggest_float(name, lo, hi, log=dist.log)
         else:
             raise TypeError(f"{method}: unknown search-space entry {name}={dist!r}")
     return params
