@@ -319,6 +319,27 @@ def _gpu_name() -> str | None:
         return None
 
 
+def _data_command(args) -> int:
+    """``semhash data conceptual-captions --tsv FILE --out DIR [--max N]``: download the images of a Conceptual
+    Captions TSV with img2dataset (:func:`semhash_lib.data.download_conceptual_captions`); ``--dry-run`` prints
+    the ``img2dataset.download`` call instead. Exit 2 with one line when img2dataset or the TSV is missing."""
+    from .data.download import MissingDependencyError, download_conceptual_captions
+    from .paths import DataFormatError, DataNotFoundError
+
+    try:
+        res = download_conceptual_captions(args.tsv, args.out, args.max, args.image_size, args.processes,
+                                           args.threads, dry_run=args.dry_run)
+    except (MissingDependencyError, DataNotFoundError, DataFormatError, NotADirectoryError, ValueError) as e:
+        print(f"semhash data: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print("img2dataset.download(" + ", ".join(f"{k}={v!r}" for k, v in res["arguments"].items() if k != "url_list")
+              + f")  # url_list: a temporary TSV with a header and the first {res['rows']} rows of {args.tsv}")
+    else:
+        print(f"[semhash] {res['images']} of {res['rows']} images in {res['out']} (the others did not download)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     root = project_root()
     parser = argparse.ArgumentParser(prog="semhash", description=__doc__.split("\n\n")[0])
@@ -355,8 +376,20 @@ def main(argv: list[str] | None = None) -> int:
     tun.add_argument("--out", type=Path, help="result YAML (default results/tuned_<profile>.yaml)")
     sub.add_parser("list", help="list notebooks and profiles")
     sub.add_parser("resources", help="provision and check offline resources")
+    dat = sub.add_parser("data", help="download dataset images (Conceptual Captions with img2dataset)")
+    dsub = dat.add_subparsers(dest="dataset", required=True)
+    dcc = dsub.add_parser("conceptual-captions", help='the images of a caption<TAB>url TSV (pip install "semhash[cc]")')
+    dcc.add_argument("--tsv", required=True, type=Path, help="a Conceptual Captions TSV (caption<TAB>url, no header)")
+    dcc.add_argument("--out", required=True, type=Path, help="output folder (img2dataset 'files' layout; a re-run resumes)")
+    dcc.add_argument("--max", type=int, help="only the first N rows of the TSV")
+    dcc.add_argument("--image-size", type=int, default=256, help="shorter image side in pixels (default 256)")
+    dcc.add_argument("--processes", type=int, help="download processes (default: the number of CPU cores)")
+    dcc.add_argument("--threads", type=int, default=64, help="download threads per process (default 64)")
+    dcc.add_argument("--dry-run", action="store_true", help="print the img2dataset call; download nothing")
     args = parser.parse_args(argv)
 
+    if args.command == "data":
+        return _data_command(args)
     if args.command == "resources":
         from .resources import provision
         return 0 if all(v.startswith("ok") for v in provision().values()) else 1

@@ -13,11 +13,21 @@ under ``image_dir`` (sub-folders included) whose name without extension is eithe
 Only image extensions (:data:`~semhash_lib.data.images.IMAGE_EXTENSIONS`) or no extension count, so
 img2dataset's ``.json`` / ``.txt`` side files are ignored. Rows without a local image are skipped
 and counted (``.num_missing``); two files for one row are an error.
+
+**img2dataset's layout** (``output_format="files"``, what ``semhash data conceptual-captions`` writes, see
+:mod:`semhash_lib.data.download`): shard folders ``00000/``, ``00001/``, ... holding ``<key>.jpg`` with the
+caption in ``<key>.txt`` and the row's metadata (``url``, ``caption``, ``key``, ``status``) in ``<key>.json``;
+``<key>`` is ``10**ceil(log10(number_sample_per_shard)) * shard + position in shard``, which equals the
+TSV row when the shard size is a power of ten (img2dataset's default 10,000; the download command insists on
+one). Such a folder is read **without the TSV** by :func:`read_img2dataset_folder` /
+:meth:`ConceptualCaptions.from_img2dataset` (captions from the ``.txt`` files, URLs from the ``.json``), or
+with the TSV as ``image_dir`` above.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -26,15 +36,39 @@ from typing import Callable
 import numpy as np
 from torch.utils.data import Dataset
 
-from ..paths import DataFormatError, find_dataset_dir
+from ..paths import DataFormatError, DataNotFoundError, find_dataset_dir
 from .images import IMAGE_EXTENSIONS, load_image
 
-__all__ = ["read_conceptual_captions_tsv", "url_key", "find_local_images", "ConceptualCaptions", "sample_captions"]
+__all__ = ["read_conceptual_captions_tsv", "iter_conceptual_captions_tsv", "url_key", "find_local_images",
+           "read_img2dataset_folder", "find_conceptual_captions_download", "ConceptualCaptions", "sample_captions"]
 
 VALIDATION_TSV = "Validation_GCC-1.1.0-Validation.tsv"
 HOW_TO_GET = ("Download the TSV files from https://ai.google.com/research/ConceptualCaptions/download "
               "into ./data/conceptual-captions or $SEMHASH_DATA/conceptual-captions, or pass the TSV path.")
+DOWNLOAD_HOW_TO = ("Download the images of both TSVs with img2dataset: semhash data conceptual-captions --tsv "
+                   "Train_GCC-training.tsv --out data/conceptual-captions/train --max 100000, and the same with "
+                   "Validation_GCC-1.1.0-Validation.tsv --out data/conceptual-captions/val.")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def iter_conceptual_captions_tsv(path: str | os.PathLike):
+    """Yield ``(caption, url)`` per row of a ``caption<TAB>url`` TSV without header, reading line by line (the
+    3.3M-row training TSV is not loaded at once); rules and errors as :func:`read_conceptual_captions_tsv`."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="\n") as f:
+            n = 0
+            for n, raw in enumerate(f, start=1):   # only \n ends a row (\r\n too), not \r or U+2028
+                line = raw.rstrip("\n").rstrip("\r")
+                parts = line.split("\t")
+                if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+                    raise DataFormatError(f"{path}, line {n}: expected 'caption<TAB>url' (one tab, both non-empty), "
+                                          f"got {line[:80]!r}.")
+                yield parts[0].strip(), parts[1].strip()
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text ({e}).") from e
+    if n == 0:
+        raise DataFormatError(f"{path}: the file holds no rows.")
 
 
 def read_conceptual_captions_tsv(path: str | os.PathLike) -> tuple[list[str], list[str]]:
@@ -44,24 +78,10 @@ def read_conceptual_captions_tsv(path: str | os.PathLike) -> tuple[list[str], li
     :class:`~semhash_lib.paths.DataFormatError` naming the file and the 1-based line number. A final
     newline is allowed; blank lines elsewhere are malformed rows.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text ({e}).") from e
-    lines = text.split("\n")  # not splitlines(): captions may hold U+2028 and friends
-    if lines and lines[-1] == "":
-        lines.pop()
     captions, urls = [], []
-    for n, line in enumerate(lines, start=1):
-        parts = line.rstrip("\r").split("\t")
-        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
-            raise DataFormatError(f"{path}, line {n}: expected 'caption<TAB>url' (one tab, both non-empty), "
-                                  f"got {line[:80]!r}.")
-        captions.append(parts[0].strip())
-        urls.append(parts[1].strip())
-    if not captions:
-        raise DataFormatError(f"{path}: the file holds no rows.")
+    for caption, url in iter_conceptual_captions_tsv(path):
+        captions.append(caption)
+        urls.append(url)
     return captions, urls
 
 
@@ -143,6 +163,21 @@ class ConceptualCaptions(Dataset):
         self.paths = [found[i] for i in self.indices]
         self.num_missing = self.num_rows - len(self.indices)
 
+    @classmethod
+    def from_img2dataset(cls, folder: str | os.PathLike, transform: Callable | None = None) -> "ConceptualCaptions":
+        """The images of an img2dataset folder with their own captions (:func:`read_img2dataset_folder`), no TSV
+        needed: ``.indices`` are the keys, ``.num_rows`` the rows img2dataset was given (its ``*_stats.json``),
+        ``.num_missing`` those that did not download, ``.tsv_path`` is ``None``."""
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {type(transform).__name__}.")
+        keys, paths, captions, urls = read_img2dataset_folder(folder)
+        self = cls.__new__(cls)
+        self.tsv_path, self.image_dir, self.transform = None, Path(folder), transform
+        self.indices, self.paths, self.captions, self.urls = keys, paths, captions, urls
+        self.num_rows = _img2dataset_rows(Path(folder), len(paths))
+        self.num_missing = self.num_rows - len(paths)
+        return self
+
     def __len__(self) -> int:
         return len(self.captions)
 
@@ -151,6 +186,74 @@ class ConceptualCaptions(Dataset):
             return self.captions[i]
         image = load_image(self.paths[i])
         return (self.transform(image) if self.transform is not None else image), self.captions[i]
+
+
+def read_img2dataset_folder(folder: str | os.PathLike) -> tuple[np.ndarray, list[Path], list[str], list[str]]:
+    """``(keys, paths, captions, urls)`` of an img2dataset ``output_format="files"`` folder (module docstring),
+    sorted by key: ``keys`` int64 (the TSV rows when the shard size was a power of ten), each image's path,
+    its caption (the ``.txt`` side file, else the ``.json``'s ``caption``) and URL (the ``.json``'s ``url``,
+    ``""`` without one). Image files whose name is not a decimal key are ignored.
+
+    A missing folder, or one without any ``<key>.<image extension>``, is a one-line
+    :class:`~semhash_lib.paths.DataNotFoundError` saying how to download; an image without a caption or an
+    unreadable ``.json`` a :class:`~semhash_lib.paths.DataFormatError` naming the file."""
+    folder = Path(folder)
+    how = (f"download the images with `semhash data conceptual-captions --tsv FILE --out {folder}` "
+           "(img2dataset, output_format files)")
+    if not folder.is_dir():
+        raise DataNotFoundError(f"Conceptual Captions image folder {folder} does not exist; {how}.")
+    found: dict[int, Path] = {}
+    for dirpath, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("_"))     # img2dataset's _tmp
+        for name in files:
+            stem, ext = os.path.splitext(name)
+            if ext.lower() not in IMAGE_EXTENSIONS or not (stem.isascii() and stem.isdigit()):
+                continue
+            key, path = int(stem), Path(dirpath) / name
+            if key in found:
+                raise DataFormatError(f"two image files for key {key}: {found[key]} and {path}; keep one.")
+            found[key] = path
+    if not found:
+        raise DataNotFoundError(f"{folder} holds no img2dataset images (<shard>/<key>.jpg with <key>.txt); {how}.")
+    keys = sorted(found)
+    paths, captions, urls = [], [], []
+    for key in keys:
+        path = found[key]
+        meta: dict = {}
+        side = path.with_suffix(".json")
+        if side.is_file():
+            try:
+                meta = json.loads(side.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise DataFormatError(f"{side}: not a JSON object ({e}); re-download or delete it.") from e
+        txt = path.with_suffix(".txt")
+        caption = txt.read_text(encoding="utf-8").strip() if txt.is_file() else str(meta.get("caption") or "").strip()
+        if not caption:
+            raise DataFormatError(f"{path}: no caption ({txt.name} missing or empty); download with a caption "
+                                  "column (semhash data conceptual-captions does).")
+        paths.append(path)
+        captions.append(caption)
+        urls.append(str(meta.get("url") or ""))
+    return np.asarray(keys, dtype=np.int64), paths, captions, urls
+
+
+def find_conceptual_captions_download(root: str | os.PathLike | None = None) -> Path:
+    """The folder holding the two downloads ``train/`` and ``val/`` (img2dataset folders, one per TSV):
+    ``root`` itself or ``root/conceptual-captions`` (an explicit ``root`` is the only place looked at), else
+    ``conceptual-captions`` under the data roots of :mod:`semhash_lib.paths` (the captions-only TSV folder of the
+    development data has no ``train/``/``val/`` and does not count)."""
+    return find_dataset_dir(["conceptual-captions"], ["train", "val"], root, DOWNLOAD_HOW_TO)
+
+
+def _img2dataset_rows(folder: Path, n_images: int) -> int:
+    """Rows img2dataset was given (sum of ``count`` in its ``<shard>_stats.json``), else ``n_images``."""
+    total = 0
+    for stats in folder.glob("*_stats.json"):
+        try:
+            total += int(json.loads(stats.read_text(encoding="utf-8")).get("count", 0))
+        except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+            return n_images
+    return max(total, n_images)
 
 
 def sample_captions(n: int, seed: int = 0, tsv_path: str | os.PathLike | None = None) -> tuple[list[str], int]:
