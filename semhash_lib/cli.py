@@ -319,6 +319,35 @@ def _gpu_name() -> str | None:
         return None
 
 
+def _train_command(args) -> int:
+    """``semhash train``: check the config completely, then train (and evaluate on rank 0)."""
+    from .experiment.single import RunConfigError, load_run_config, train_and_evaluate
+
+    try:
+        config = load_run_config(args.config, args.set, args.out)
+    except RunConfigError as e:
+        print(f"semhash train: {e}", file=sys.stderr)
+        return 2
+    try:
+        out = train_and_evaluate(config, args.protocols or None, args.eval_queries, progress=not args.no_progress)
+    except ValueError as e:               # a damaged checkpoint, a checkpoint of other settings, bad data
+        print(f"semhash train: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    if out["rank"] == 0:
+        last = out["history"][-1] if out["history"] else {}
+        print(f"[semhash] {config.method} {config.bits} bits: {len(out['history'])} epochs in "
+              f"{sum(r['seconds'] for r in out['history']):.1f} s ({last.get('images_per_s', 0):.0f} img/s, "
+              f"{out['world_size']} process(es)); run folder {out['out_dir']}")
+        for row in out["metrics"]:
+            print(f"  {row['protocol']:14s} mAP@1000 {row['map@1000']:.4f}  mAHP@250 {row['mahp@250']:.4f}")
+    return 0
+
+
 def _data_command(args) -> int:
     """``semhash data conceptual-captions --tsv FILE --out DIR [--max N]``: download the images of a Conceptual
     Captions TSV with img2dataset (:func:`semhash_lib.data.download_conceptual_captions`); ``--dry-run`` prints
@@ -374,6 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     tun.add_argument("--trials", type=int, help="finished trials per method (default: the profile's tune.trials)")
     tun.add_argument("--storage", type=Path, help="SQLite study file (default results/tuning/<profile>.sqlite3)")
     tun.add_argument("--out", type=Path, help="result YAML (default results/tuned_<profile>.yaml)")
+    trn = sub.add_parser("train", help="train one run from a TrainConfig YAML (data-parallel under torchrun)")
+    trn.add_argument("--config", required=True, type=Path, help="YAML mapping of TrainConfig keys")
+    trn.add_argument("--out", type=Path, help="run folder (default: the config's out_dir, else data/runs/<name>)")
+    trn.add_argument("-s", "--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                     help="override a config key with a YAML value, e.g. -s lr 3e-4 -s loss.kl 0.2; repeatable")
+    trn.add_argument("--protocols", nargs="*", default=["train_db", "test_vs_test"],
+                     help="retrieval protocols evaluated after training on rank 0 (none: no evaluation)")
+    trn.add_argument("--eval-queries", type=int, help="evaluate on a class-stratified subset of this many queries")
+    trn.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="list notebooks and profiles")
     sub.add_parser("resources", help="provision and check offline resources")
     dat = sub.add_parser("data", help="download dataset images (Conceptual Captions with img2dataset)")
@@ -413,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[semhash] tuned parameters: {args.out or 'results/tuned_' + res['profile'] + '.yaml'} "
               f"({res['seconds']:.0f} s)")
         return 0
+    if args.command == "train":
+        return _train_command(args)
     if args.command == "list":
         from .profiles import available_profiles
         for nb in find_notebooks(root / "notebooks"):

@@ -43,8 +43,14 @@ def cpu_threads() -> int:
 
 
 def use_cpu_threads(device: torch.device) -> None:
-    """On a CPU ``device``, ``torch.set_num_threads(cpu_threads())``; nothing on a GPU."""
+    """On a CPU ``device``, let torch use this process's share of the cores: ``cpu_threads()`` divided by the
+    number of processes torchrun started on this node (``LOCAL_WORLD_SIZE``, 1 without torchrun), at least
+    one; nothing on a GPU."""
     import torch
 
     if device.type == "cpu":
-        torch.set_num_threads(cpu_threads())
+        try:
+            local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        except ValueError:
+            local = 1
+        torch.set_num_threads(max(1, cpu_threads() // local))

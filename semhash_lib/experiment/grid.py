@@ -21,7 +21,7 @@ from ..train import RESUME_FREE_FIELDS, TrainConfig, encode, train
 from .data import ExperimentData, prepare_data, stratified_subset
 from .protocols import PROTOCOLS, evaluate, protocol_indices
 
-__all__ = ["run_grid", "config_key"]
+__all__ = ["run_grid", "config_key", "evaluate_run"]
 
 
 def config_key(config: TrainConfig) -> str:
@@ -93,24 +93,39 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
                     rows_out += old
                     continue
                 result = train(cfg, data, progress=progress)
-                h = {"train": encode(result.model, data.x_train)[0], "test": encode(result.model, data.x_test)[0]}
                 new = []
-                for protocol, sim_name in todo:
-                    q_split, q_rows, db_split, db_rows, excl = protocol_indices(protocol, data, cfg.train_classes)
-                    if eval_queries is not None and eval_queries < len(q_rows) and not excl:
-                        labels = data.y_test.numpy()[q_rows] if data.y_test is not None else np.zeros(len(q_rows))
-                        q_rows = q_rows[stratified_subset(labels, eval_queries)]
-                    t0 = time.perf_counter()
-                    scores = evaluate(h[q_split][q_rows], h[db_split][db_rows], data, q_rows, q_split, db_rows,
-                                      db_split, exclude_self=excl, continuous_rank=continuous_rank,
-                                      class_similarity=sims[sim_name])
-                    new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed),
-                                "protocol": protocol, "eval_similarity": sim_name, "dataset": data.dataset,
-                                "input": data.input, "similarity": cfg.similarity, **scores,
+                for row in evaluate_run(result.model, data, cfg, todo, sims, eval_queries, continuous_rank):
+                    tail = {k: row.pop(k) for k in ("eval_seconds", "n_queries", "n_db")}
+                    new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed), **row,
                                 "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
-                                "eval_seconds": time.perf_counter() - t0, "n_queries": len(q_rows),
-                                "n_db": len(db_rows), "epochs": cfg.epochs, **(extra or {})})
+                                **tail, "epochs": cfg.epochs, **(extra or {})})
                 if path is not None:
                     _append_rows(path, new)
                 rows_out += old + new
     return pd.DataFrame(rows_out)
+
+
+def evaluate_run(model, data: ExperimentData, config: TrainConfig, todo: Sequence[tuple[str, str]],
+                 sims: dict[str, Any] | None = None, eval_queries: int | None = None,
+                 continuous_rank: str = "euclidean") -> list[dict]:
+    """The :func:`evaluate` rows of a trained ``model``: one per ``(protocol, similarity name)`` in ``todo``,
+    with ``protocol``, ``eval_similarity``, ``dataset``, ``input``, ``similarity``, the metrics,
+    ``eval_seconds``, ``n_queries`` and ``n_db``. ``sims``: ``{name: C x C matrix or None}`` (None: the
+    training targets); ``eval_queries``: a fixed class-stratified query subset (seed 0), not for
+    ``test_vs_test``-like protocols whose queries are their database."""
+    sims = sims or {config.similarity: None}
+    h = {"train": encode(model, data.x_train)[0], "test": encode(model, data.x_test)[0]}
+    rows = []
+    for protocol, sim_name in todo:
+        q_split, q_rows, db_split, db_rows, excl = protocol_indices(protocol, data, config.train_classes)
+        if eval_queries is not None and eval_queries < len(q_rows) and not excl:
+            labels = data.y_test.numpy()[q_rows] if data.y_test is not None else np.zeros(len(q_rows))
+            q_rows = q_rows[stratified_subset(labels, eval_queries)]
+        t0 = time.perf_counter()
+        scores = evaluate(h[q_split][q_rows], h[db_split][db_rows], data, q_rows, q_split, db_rows,
+                          db_split, exclude_self=excl, continuous_rank=continuous_rank,
+                          class_similarity=sims[sim_name])
+        rows.append({"protocol": protocol, "eval_similarity": sim_name, "dataset": data.dataset,
+                     "input": data.input, "similarity": config.similarity, **scores,
+                     "eval_seconds": time.perf_counter() - t0, "n_queries": len(q_rows), "n_db": len(db_rows)})
+    return rows

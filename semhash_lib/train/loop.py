@@ -35,6 +35,7 @@ from .augment import augment_batch
 from .checkpoint import (CHECKPOINT_NAME, default_out_dir, load_checkpoint, rng_state, save_checkpoint,
                          set_rng_state, write_history)
 from .config import RESUME_FREE_FIELDS, TrainConfig
+from .distributed import Distributed, check_batch_split, setup as setup_distributed
 from .model import build_model, num_train_classes
 from .optim import lr_factor, make_optimizer
 
@@ -137,8 +138,10 @@ def train(config: TrainConfig | dict, data, progress: bool = True, resume: bool 
 
     # set-up: the effective config, the device, the run folder, the data on the device, the seeded run
     config = _effective_config(config)
-    data = _given_data(data, config)
     device = resolve_device(config.device)
+    ddp = setup_distributed(device)          # one process, or this rank of a torchrun group
+    check_batch_split(config.batch_size, ddp.world_size)
+    data = _given_data(data, config)
     use_cpu_threads(device)
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -149,32 +152,36 @@ def train(config: TrainConfig | dict, data, progress: bool = True, resume: bool 
         raise ValueError(f"method {config.method!r} needs class labels; this dataset has only captions")
     channels_last = device.type == "cuda" and config.input == "images"  # faster convolutions under AMP
     batches = _Batches(x, y, S, emb, config.batch_size, device, augment=config.augment and config.input == "images",
-                       channels_last=channels_last)
+                       channels_last=channels_last, ddp=ddp)
     run = _Run.start(config, data, spec, device, batches.steps, channels_last,
-                     num_classes=num_train_classes(config, data) if y is not None else None)
+                     num_classes=num_train_classes(config, data) if y is not None else None, ddp=ddp)
 
     # resume: continue a checkpoint of the same configuration
     history: list[dict] = []
     start_epoch = 0
     if resume and ckpt_path.exists():
         history, start_epoch = run.restore(ckpt_path, config)
-    with atomic_write(out_dir / "config.json", "w") as f:
-        json.dump(config.to_dict(), f, indent=1)
+    ddp.barrier()                           # every rank has read the checkpoint before rank 0 writes one
+    if ddp.is_main:
+        with atomic_write(out_dir / "config.json", "w") as f:
+            json.dump(config.to_dict(), f, indent=1)
 
     # the epochs, each followed by its checkpoint when one is due
-    bar = _progress_bar((config.epochs - start_epoch) * batches.steps, f"{config.method} {config.bits}b", progress)
+    bar = _progress_bar((config.epochs - start_epoch) * batches.steps, f"{config.method} {config.bits}b",
+                        progress and ddp.is_main)
     for epoch in range(start_epoch, config.epochs):
         if bar is not None:
             bar.set_description(f"{config.method} {config.bits}b epoch {epoch + 1}/{config.epochs}", refresh=False)
         row = _train_epoch(run, batches, epoch, config.grad_clip, ckpt_path, on_step, bar)
         history.append(row)
-        if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs:
+        if ddp.is_main and ((epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs):
             save_checkpoint(ckpt_path, run.checkpoint(epoch + 1, history, config))
             write_history(out_dir, history)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
     if bar is not None:
         bar.close()
+    ddp.barrier()                           # rank 0's last checkpoint is on disk for every rank
     run.model.eval()
     return TrainResult(model=run.model, history=history, out_dir=out_dir, config=config)
 
@@ -223,12 +230,13 @@ class _Batches:
     the same size ``size`` (B x B targets), ``steps`` batches per epoch."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor | None, S, emb: torch.Tensor | None, batch_size: int,
-                 device: torch.device, augment: bool, channels_last: bool):
+                 device: torch.device, augment: bool, channels_last: bool, ddp: Distributed = Distributed()):
         from ..targets import pairwise_targets
 
         self.n = len(x)
         self.size = min(batch_size, self.n)
         self.steps = self.n // self.size
+        self.rows = ddp.local_rows(self.size)   # this rank's rows of every global batch (all of it: one process)
         self.device, self.augment, self.channels_last = device, augment, channels_last
         self._targets = pairwise_targets
         self.x = x.to(device)
@@ -237,11 +245,14 @@ class _Batches:
         self.emb = emb.to(device=device, dtype=torch.float32) if emb is not None else None
 
     def get(self, order: torch.Tensor, step: int, gen: torch.Generator):
-        """``(x, labels or None, target distances T)`` of batch ``step`` of the epoch's ``order``."""
+        """``(x, labels or None, target distances T)`` of batch ``step`` of the epoch's ``order``: ``x`` this
+        rank's rows (augmented like the whole global batch, so the draws match one process), labels and the
+        B x B targets of the global batch."""
         idx = order[step * self.size:(step + 1) * self.size].to(self.device)
         xb = self.x[idx]
         if self.augment:
             xb = augment_batch(xb, gen)
+        xb = xb[self.rows]
         if self.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
         yb = self.y[idx] if self.y is not None else None
@@ -256,6 +267,7 @@ class _Run:
     (``gen``) and of the KL target samples (``target_gen``)."""
 
     model: nn.Module
+    net: nn.Module
     loss_fn: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -265,18 +277,21 @@ class _Run:
     device: torch.device
     use_amp: bool
     amp_dtype: torch.dtype
+    ddp: Distributed
 
     @classmethod
     def start(cls, config: TrainConfig, data, spec, device: torch.device, steps_per_epoch: int,
-              channels_last: bool, num_classes: int | None) -> "_Run":
+              channels_last: bool, num_classes: int | None, ddp: Distributed = Distributed()) -> "_Run":
         """Seed, then make model, loss, target generator, optimizer and schedule, in this order (it fixes
-        which random draws each of them gets)."""
+        which random draws each of them gets). ``model`` is the plain network (checkpoints, evaluation);
+        ``net`` the one that runs the forward pass (the same, or it in DistributedDataParallel)."""
         _seed_everything(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
         model = build_model(config, data).to(device)
         if channels_last:  # (cuDNN autotuning: on GPU, resumption is exact up to cuDNN's own nondeterminism)
             model = model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
+        net = ddp.wrap(model, device)
         loss_fn = spec.make_loss(bits=config.bits, num_classes=num_classes, **config.loss)
         loss_fn = loss_fn.to(device)
         target_gen = torch.Generator().manual_seed(config.seed + 1)
@@ -285,13 +300,15 @@ class _Run:
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_factor(s, steps_per_epoch, config))
         use_amp, amp_dtype, scaler = _amp_setup(config.amp, device)
-        return cls(model, loss_fn, optimizer, scheduler, scaler, gen, target_gen, device, use_amp, amp_dtype)
+        return cls(model, net, loss_fn, optimizer, scheduler, scaler, gen, target_gen, device, use_amp, amp_dtype, ddp)
 
     def forward(self, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(h, logits)`` in float32 (the forward pass under autocast when AMP is on)."""
+        """``(h, logits)`` of the global batch in float32 (the forward pass of this rank's rows ``xb`` under
+        autocast when AMP is on, then gathered from every rank: differentiable, see :mod:`.distributed`)."""
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
-            h, logits = self.model(xb)
-        return h.float(), logits.float() if logits is not None else None
+            h, logits = self.net(xb)
+        h, logits = self.ddp.gather(h.float()), self.ddp.gather(logits.float() if logits is not None else None)
+        return h, logits
 
     def update(self, total: torch.Tensor, grad_clip: float | None) -> None:
         """Backward, optional gradient clipping, optimizer, scaler and lr-schedule step."""
@@ -333,7 +350,7 @@ class _Run:
 def _train_epoch(run: _Run, batches: _Batches, epoch: int, grad_clip: float | None, ckpt_path: Path,
                  on_step: Callable[[int, int, dict], None] | None, bar) -> dict:
     """One epoch over a fresh random order of the training set; its history row."""
-    run.model.train()
+    run.net.train()
     if hasattr(run.loss_fn, "on_epoch_start"):
         run.loss_fn.on_epoch_start(epoch, run.model)
     order = torch.randperm(batches.n, generator=run.gen)
