@@ -24,12 +24,15 @@ LAYERS: dict[str, int] = {
     # 1: data and targets
     "semhash_lib.data": 1, "semhash_lib.targets": 1,
     # 2: models and losses (and what is made of them without training: the method registry, frozen features)
-    "semhash_lib.models": 2, "semhash_lib.losses": 2, "semhash_lib.methods": 2, "semhash_lib.toy": 2,
+    "semhash_lib.models": 2, "semhash_lib.losses": 2, "semhash_lib.methods": 2,
     "semhash_lib.features": 2,
     # 3: training (given its data), and the run folders of trained models (what run_grid writes, notebooks read)
     "semhash_lib.train": 3, "semhash_lib.runs": 3,
     # 4: evaluation (retrieval, metrics, code statistics)
     "semhash_lib.retrieval": 4, "semhash_lib.metrics": 4, "semhash_lib.codes": 4,
+    # 4: the free-output toys of notebook 00 (losses on free outputs, judged with the metrics) and the
+    # self-checking exercises (a student's function against the losses, metrics and targets)
+    "semhash_lib.toy": 4, "semhash_lib.exercises": 4,
     # 5-7: the experiment package: its data, its protocols, its grids (the package face re-exports all three)
     "semhash_lib.experiment.data": 5, "semhash_lib.experiment.protocols": 6, "semhash_lib.experiment.grid": 7,
     "semhash_lib.experiment": 7,

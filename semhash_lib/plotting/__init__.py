@@ -5,6 +5,8 @@
 - :mod:`.curves` — precision@k and hierarchical-precision@k curves (paper's fix iii).
 - :mod:`.retrieval` — query / nearest-neighbour image grids, thumbnails.
 - :mod:`.targets` — similarity heatmaps in tree order, the class tree, scatter / histograms of similarities.
+- :mod:`.toy` — the free-output toys of notebook 00 (KL geometry in 2-d / 3-d, training panels and GIF,
+  many-bits histograms, code vs target distance, the trivial solution) and ``toy_controls`` (live widgets).
 - :mod:`.tables` — figures of results tables (metric by code length per protocol or group, mAP vs mAHP);
   :mod:`.regimes` — the KL-regime figure. Both import :mod:`semhash_lib.results` and are therefore not
   re-exported here: import them as ``semhash_lib.plotting.tables`` / ``semhash_lib.plotting.regimes``.
@@ -14,6 +16,8 @@ from .codes import plot_bit_correlations, plot_code_histograms
 from .curves import plot_curves, plot_precision_curves
 from .retrieval import plot_caption_retrieval, plot_class_retrieval, plot_retrieval_grid, thumbnail
 from .style import method_color, save_figure
+from .toy import (plot_code_vs_target, plot_kl_geometry, plot_many_bits, plot_trajectory_panels,
+                  plot_trivial_solution, save_trajectory_gif, toy_controls)
 from .targets import (plot_caption_similarity, plot_class_tree, plot_hierarchy_comparison, plot_similarity_heatmap,
                       plot_similarity_heatmaps, plot_similarity_histograms, plot_similarity_scatter,
                       plot_similarity_scatters, tree_order)
@@ -22,4 +26,6 @@ __all__ = ["save_figure", "method_color", "tree_order", "plot_similarity_heatmap
            "plot_similarity_scatter", "plot_similarity_histograms", "plot_similarity_heatmaps",
            "plot_similarity_scatters", "plot_hierarchy_comparison", "plot_caption_similarity",
            "plot_code_histograms", "plot_bit_correlations", "plot_curves", "plot_precision_curves",
-           "plot_retrieval_grid", "plot_class_retrieval", "plot_caption_retrieval", "thumbnail"]
+           "plot_retrieval_grid", "plot_class_retrieval", "plot_caption_retrieval", "thumbnail",
+           "plot_kl_geometry", "plot_trajectory_panels", "save_trajectory_gif", "plot_many_bits",
+           "plot_code_vs_target", "plot_trivial_solution", "toy_controls"]
