@@ -7,7 +7,7 @@ import faiss
 import numpy as np
 import pytest
 
-from semhash_lib.retrieval import HashIndex, ivf_parameters, pack_codes
+from semhash_lib.retrieval import HashIndex, ivf_parameters, pack_codes, tie_aware_recall
 
 
 def structured_codes(rng, n, bits, centres, flip):
@@ -77,12 +77,21 @@ def test_ivf_recall_on_structured_codes_is_high():
     index.add(pack_codes(db))
     assert (index.nlist, index.nprobe) == ivf_parameters(20_000) == (141, 8)
     k = 100
-    kth = np.sort(brute_distances(q, db), axis=1)[:, k - 1]
+    exact_d = np.sort(brute_distances(q, db), axis=1)[:, :k]
     dist, ids = index.search(q, k)
-    recall = np.mean(((dist <= kth[:, None]) & (ids >= 0)).sum(axis=1) / k)
+    recall = np.mean(((dist <= exact_d[:, -1:]) & (ids >= 0)).sum(axis=1) / k)
     assert recall >= 0.95
-    low = index.search(q, k, nprobe=1)
-    assert np.mean(((low[0] <= kth[:, None]) & (low[1] >= 0)).sum(axis=1) / k) < recall
+    assert tie_aware_recall((dist, ids), (exact_d, None)) == pytest.approx(recall)
+    assert tie_aware_recall(index.search(q, k, nprobe=1), (exact_d, None)) < recall
+
+
+def test_tie_aware_recall_counts_ties_and_skips_missing():
+    exact = (np.array([[1, 2, 2], [0, 0, 0]]), np.array([[3, 4, 5], [0, 1, 2]]))
+    found = (np.array([[1, 2, 3], [0, 0, 2**31 - 1]]), np.array([[3, 8, 9], [7, 1, -1]]))
+    assert tie_aware_recall(found, exact) == pytest.approx((2 / 3 + 2 / 3) / 2)  # 8 ties with 4/5: found
+    assert tie_aware_recall(exact, exact) == 1.0
+    with pytest.raises(ValueError, match="same"):
+        tie_aware_recall(found, (exact[0][:, :2], None))
 
 
 def test_ivf_parameters_rule():

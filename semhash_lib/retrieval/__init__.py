@@ -17,12 +17,13 @@ Modules:
 - :mod:`.topk` — exact top-k in memory-bounded chunks: :func:`hamming_topk`, :func:`real_topk`
   (continuous outputs), :func:`map_ranked_chunks` (the metrics' entry point);
 - :mod:`.index` — :class:`HashIndex` (``add``, ``search``, ``save``, ``load``): ``kind="flat"`` (exact) or
-  ``kind="ivf"`` (faiss' inverted-file binary index, for millions of codes);
+  ``kind="ivf"`` (faiss' inverted-file binary index, for millions of codes); :func:`tie_aware_recall` of an
+  approximate search against exact search;
 - :mod:`.ivf` — the ivf kind's faiss parts: :func:`ivf_parameters` (default ``nlist``, ``nprobe``), training,
   faiss file I/O.
 """
 
-from .index import INDEX_KINDS, HashIndex
+from .index import INDEX_KINDS, HashIndex, tie_aware_recall
 from .ivf import ivf_parameters
 from .packing import _to_numpy, code_bits, hamming_distance_matrix, pack_codes, unpack_codes
 from .topk import CHUNK_ELEMENTS, REAL_CHUNK_ELEMENTS, _check_k, _sizes, hamming_topk, map_ranked_chunks, real_topk
@@ -42,4 +43,5 @@ __all__ = [
     "HashIndex",
     "INDEX_KINDS",
     "ivf_parameters",
+    "tie_aware_recall",
 ]

@@ -28,7 +28,7 @@ from .ivf import FAISS_IVF_MAGIC, ivf_codes, ivf_parameters, read_ivf, train_ivf
 from .packing import _packed_and_bits
 from .topk import _check_k, hamming_topk
 
-__all__ = ["HashIndex", "INDEX_KINDS"]
+__all__ = ["HashIndex", "INDEX_KINDS", "tie_aware_recall"]
 
 #: The ``format`` entry of a saved flat index.
 INDEX_FORMAT = b"semhash-hashindex-1"
@@ -46,6 +46,24 @@ def _positive(value: Any, name: str) -> int | None:
         raise ValueError(f"HashIndex: {name} must be a positive int or None (chosen from the database size), "
                          f"got {value!r}")
     return int(value)
+
+
+def tie_aware_recall(found: tuple[Any, Any], exact: tuple[Any, Any]) -> float:
+    """Recall@k of an approximate search against exact search, counting ties as found.
+
+    ``found`` and ``exact`` are ``(distances, ids)`` (Q, k) from ``search`` (exact: a flat index, or
+    :func:`hamming_topk`). For query ``q`` with exact ``k``-th distance ``d_k(q)``, recall is
+    ``|{returned j : id_j >= 0, d_j <= d_k(q)}| / k``, averaged over queries: any code at most as far as the
+    ``k``-th exact neighbour is a true neighbour, since exact search could have returned it in place of an
+    equally distant one. The distances returned must be true distances (both kinds return exact ones).
+    """
+    fd, fi = (np.asarray(a) for a in found)
+    ed = np.asarray(exact[0])
+    if fd.shape != fi.shape or fd.ndim != 2 or ed.ndim != 2 or ed.shape[0] != fd.shape[0] or ed.shape[1] != fd.shape[1]:
+        raise ValueError(f"tie_aware_recall: found (distances, ids) {fd.shape}/{fi.shape} and exact distances "
+                         f"{ed.shape} must be the same (queries, k)")
+    hits = (fd <= ed[:, -1:]) & (fi >= 0)
+    return float(hits.sum(axis=1).mean() / fd.shape[1])
 
 
 class HashIndex:
