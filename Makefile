@@ -12,7 +12,7 @@ STAMP    := $(VENV)/.semhash-installed
 PROFILE  ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup system resources test test-fast reproduce publish reproduce-paper tune bench clean-cache help
+.PHONY: setup system resources test test-fast reproduce publish reproduce-paper tune bench clean-cache lab help
 
 help:
 	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE)) into results/reproduced/, compare with results/"
@@ -20,6 +20,7 @@ help:
 	@echo "make test        set up and run the test suite"
 	@echo "make tune        tune every method on a validation split (PROFILE=$(PROFILE)), results/tuned_<profile>.yaml"
 	@echo "make bench       retrieval and loss benchmarks"
+	@echo "make lab         set up, register the kernel \"semhash\" inside .venv and start JupyterLab on notebooks/"
 
 system:
 	@bash scripts/install_system_packages.sh
@@ -53,6 +54,12 @@ reproduce-paper: setup
 # Tuning is its own command (quick: ~45 min on 2 cores); reproduce reads its committed result.
 tune: setup
 	$(BIN)/semhash tune --profile $(PROFILE)
+
+# JupyterLab on notebooks/ with the project's kernel "semhash" (the notebooks declare it), registered inside the
+# venv (.venv/share/jupyter/kernels/semhash, on Jupyter's path whenever the venv runs): nothing written to ~.
+lab: setup
+	$(BIN)/python -m ipykernel install --sys-prefix --name semhash --display-name "Python (semhash)"
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(BIN)/python benchmarks/bench_retrieval.py
