@@ -7,7 +7,11 @@
 - :func:`validation_split` / :func:`validation_data` — the tuning view: the training split cut into
   ``fit`` and ``val`` (the test split unseen);
 - :func:`zero_shot_split` — seen / unseen classes for the zero-shot experiment;
-- :func:`available_dataset` — CIFAR-100 when its files are found, else Fashion-MNIST.
+- :func:`available_dataset` — CIFAR-100 when its files are found, else Fashion-MNIST;
+- ImageNet folders (``dataset="imagenet"``: ``<root>/train/<wnid>/``, ``<root>/val/<wnid>/``, WordNet or Barz &
+  Denzler tree targets) and downloaded Conceptual Captions (``dataset="conceptual-captions"``:
+  ``<root>/train/`` and ``<root>/val/`` img2dataset folders, caption-embedding targets), decoded from their
+  files in batches and cached as frozen features (:func:`_file_features`).
 
 Subsets, the zero-shot split and the caption targets are reconstructions (``docs/reconstruction.md``;
 ``docs/paper.md`` §6: the paper's subsets and held-out classes are unknown).
@@ -28,6 +32,9 @@ __all__ = ["ExperimentData", "prepare_data", "validation_split", "validation_dat
            "class_similarity_matrix", "stratified_subset", "zero_shot_split"]
 
 CAPTION_DATASETS = ("coco-mini", "coco")
+IMAGENET = "imagenet"
+CONCEPTUAL_CAPTIONS = "conceptual-captions"
+FILE_FEATURE_CHUNK = 2048   # images per cached part while file features are computed (an interrupted run resumes)
 SUBSET_SEED = 0  # data subsets do not depend on the training seed: every seed sees the same images
 
 
@@ -141,12 +148,16 @@ def class_similarity_matrix(dataset: str, class_names: Sequence[str], source: st
     ``"sentence"`` (sentence-embedding similarity (1 + cos) / 2 of class descriptions: ``measure="gloss"``
     ``"<name>: <WordNet definition>"`` or ``"prompt"`` ``"a photo of a <name>"``; reconstruction, the paper
     does not say which text), ``"identity"`` (0/1 same class). Rows follow ``class_names``.
+    ``dataset="imagenet"``: ``class_names`` are the wnids; ``"wordnet"`` builds the tree over exactly them,
+    ``"barz"`` is Barz & Denzler's ImageNet tree cut to their ancestors (:func:`_imagenet_similarity`).
     """
     from .. import targets
 
     C = len(class_names)
     if source == "identity":
         return np.eye(C)
+    if dataset == IMAGENET:
+        return _imagenet_similarity(list(class_names), source, measure)
     if source in ("wordnet", "barz"):
         names, S = targets.wordnet_similarity(dataset, measure=measure, hierarchy=source)
     elif source == "sentence":
@@ -201,19 +212,27 @@ def _features_for(name: str, split: str, images: np.ndarray, index: np.ndarray, 
 
 
 def prepare_data(config: TrainConfig | dict, root: str | os.PathLike | None = None,
-                 progress: bool = True) -> ExperimentData:
+                 progress: bool = True, classes: str | Sequence[str] | None = None) -> ExperimentData:
     """Load ``config.dataset`` (subsets per ``train_subset``/``test_subset``, class-stratified, seed 0) as
     images or cached frozen features (``config.input``), with the class similarity of
     ``config.similarity``/``similarity_measure``. Caption data (``"coco-mini"``): COCO ``train2017`` images
     train, ``val2017`` images test; each image's target embedding is the normalised mean of its captions'
     sentence embeddings (:func:`semhash_lib.targets.embed_texts`; reconstruction: Conceptual Captions has
-    one caption per image)."""
+    one caption per image). ``"imagenet"`` (:func:`_prepare_imagenet`; ``classes``: ``None``, ``"imagenet100"``
+    or a list of wnids) and ``"conceptual-captions"`` (:func:`_prepare_conceptual_captions`) read the folder
+    ``root`` (``None``: searched on the data path)."""
     from ..data import canonical_name, dataset_stats, load_arrays
 
     if isinstance(config, dict):
         config = TrainConfig.from_dict(config)
     if config.dataset.lower() in CAPTION_DATASETS:
         return _prepare_captions(config, root, progress)
+    if config.dataset.lower() == IMAGENET:
+        return _prepare_imagenet(config, root, progress, classes)
+    if config.dataset.lower() == CONCEPTUAL_CAPTIONS:
+        return _prepare_conceptual_captions(config, root, progress)
+    if classes is not None:
+        raise ValueError(f"classes= selects ImageNet classes; dataset {config.dataset!r} does not take it")
     name = canonical_name(config.dataset)
     Xtr, ytr, class_names = load_arrays(name, "train", root=root)
     Xte, yte, _ = load_arrays(name, "test", root=root)
@@ -265,6 +284,179 @@ def _prepare_captions(config: TrainConfig, root, progress: bool) -> ExperimentDa
         test_index=ite, meta={"dataset": "coco-mini", "similarity": "sentence", "n_train": len(itr),
                               "n_test": len(ite), "captions_train": ctr, "captions_test": cte,
                               "input": config.input})
+
+
+def _weights_id(backbone: str) -> str:
+    """A cheap identity of the pretrained weights of ``backbone`` (file name and size) for cache keys."""
+    if backbone == "efficientnet_lite0":
+        from ..resources import efficientnet_lite0_weights
+
+        w = efficientnet_lite0_weights()
+        return f"{w.name}:{w.stat().st_size}"
+    return backbone
+
+
+def _file_features(paths: Sequence, config: TrainConfig, name: str, progress: bool = True,
+                   chunk: int = FILE_FEATURE_CHUNK) -> np.ndarray:
+    """Frozen ``config.feature_extractor`` features (N, D) of image files, for collections too large to hold
+    as pixels (ImageNet, Conceptual Captions).
+
+    Each file is decoded straight to ``feature_resolution`` by :func:`semhash_lib.data.load_image_resized`
+    (shorter side to ``resolution / 0.875``, centre crop: the ImageNet evaluation transform) in parallel
+    worker processes, ``chunk`` images at a time, and passed through
+    :func:`semhash_lib.features.features_from_images`. The result is cached as
+    ``<cache>/features/<name>-<backbone>-<res>px-<key>.npz``, ``key`` hashing the backbone, its weights file,
+    the resolution, the crop and every file's path, size and modification time; while it is computed each
+    chunk is cached as a part file, so an interrupted run resumes at the first missing chunk (the parts are
+    removed once the whole file is written)."""
+    from ..data.images import CENTER_CROP, decode_images
+    from ..features import FEATURE_VERSION, feature_cache_path, features_from_images
+    from ..io import atomic_save_npz, cache_key, load_npz
+
+    backbone, res = config.feature_extractor, config.feature_resolution
+    stats = []
+    for p in paths:
+        st = os.stat(p)
+        stats.append((str(p), st.st_size, st.st_mtime_ns))
+    key = cache_key("file-features", FEATURE_VERSION, backbone, _weights_id(backbone), res, CENTER_CROP, stats)
+    path = feature_cache_path(name, backbone, res, key)
+    if (hit := load_npz(path, ("features",))) is not None:
+        return hit["features"]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(paths), desc=f"{name}: {backbone} features @{res}px", unit="img", leave=False)
+    parts, part_paths = [], []
+    for start in range(0, len(paths), chunk):
+        part = path.with_name(f"{path.stem}-part{start // chunk:05d}.npz")
+        hit = load_npz(part, ("features",)) if len(paths) > chunk else None
+        if hit is None:
+            pixels = decode_images(list(paths[start:start + chunk]), res)
+            hit = {"features": features_from_images(pixels, backbone, res, progress=False)}
+            if len(paths) > chunk:
+                atomic_save_npz(part, **hit)
+        parts.append(hit["features"])
+        part_paths.append(part)
+        if bar is not None:
+            bar.update(min(chunk, len(paths) - start))
+    if bar is not None:
+        bar.close()
+    out = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    atomic_save_npz(path, features=out)
+    for part in part_paths:
+        part.unlink(missing_ok=True)
+    return out
+
+
+def _imagenet_similarity(wnids: list[str], source: str, measure: str) -> np.ndarray:
+    """C x C similarity of ImageNet classes given by wnids: ``"wordnet"`` — the WordNet tree over exactly these
+    classes (:func:`semhash_lib.targets.wordnet_similarity`, so heights depend on the subset, as for CIFAR-100);
+    ``"barz"`` — Barz & Denzler's ImageNet tree (:func:`semhash_lib.data.read_imagenet_tree`) cut to the
+    classes' ancestors, with ``measure`` on it (:meth:`semhash_lib.targets.ClassHierarchy.similarity_matrix`);
+    ``"identity"``. A wnid that WordNet or the tree lacks is a one-line ``ValueError``."""
+    from .. import targets
+    from ..data import read_imagenet_tree
+
+    if source == "wordnet":
+        from ..resources import wordnet
+
+        import warnings
+
+        wn = wordnet()
+        for w in wnids:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")       # nltk warns and returns None for an unknown offset
+                try:
+                    found = wn.synset_from_pos_and_offset("n", int(w[1:]))
+                except Exception:
+                    found = None
+            if found is None:
+                raise ValueError(f"class folder {w} is not a WordNet 3.0 noun synset (ImageNet wnids are); "
+                                 "remove it or rename it to its wnid")
+        return np.asarray(targets.wordnet_similarity(wnids, measure=measure)[1], dtype=np.float64)
+    if source == "barz":
+        tree = read_imagenet_tree()
+        missing = [w for w in wnids if w not in tree]
+        if missing:
+            raise ValueError(f"Barz & Denzler's ImageNet tree lacks the classes {missing[:5]} (it covers the 1,000 "
+                             "ILSVRC-2012 classes); use similarity 'wordnet' for others")
+        parent: dict[str, str] = {}
+        for w in wnids:
+            while w in tree and w not in parent:
+                parent[w] = tree[w]
+                w = tree[w]
+        return targets.ClassHierarchy(parent, wnids).similarity_matrix(measure)
+    raise ValueError(f"similarity for ImageNet must be 'wordnet', 'barz' or 'identity', got {source!r} "
+                     "(sentence similarity needs curated class texts, which exist for CIFAR-100 only)")
+
+
+def _file_pixels(paths: Sequence, config: TrainConfig, progress: bool, desc: str) -> torch.Tensor:
+    """``uint8 (N, 3, r, r)`` of image files for end-to-end training, ``r = config.resolution`` (224 when
+    ``None``), decoded as in :func:`_file_features`; needs ``N * 3 * r**2`` bytes of memory."""
+    from ..data import decode_images
+
+    return decode_images(list(paths), config.resolution or 224, progress=progress, desc=desc)
+
+
+def _prepare_imagenet(config: TrainConfig, root, progress: bool, classes=None) -> ExperimentData:
+    """ImageNet from ``<root>/train/<wnid>/`` and ``<root>/val/<wnid>/`` (:func:`semhash_lib.data.load_imagenet`):
+    train = database, val = queries; class-stratified ``train_subset``/``test_subset``; class similarity of
+    ``config.similarity`` over the wnids found, computed before the (long) feature pass so that a bad class
+    fails at once. ``class_names`` are the wnids; ``images_*`` lazy :class:`semhash_lib.data.ImageFiles`."""
+    from ..data import ImageFiles, dataset_stats, load_imagenet
+
+    train, val = load_imagenet(root, classes)
+    wnids = list(train.classes)
+    S = class_similarity_matrix(IMAGENET, wnids, config.similarity, config.similarity_measure)
+    ytr, yte = np.asarray(train.targets, dtype=np.int64), np.asarray(val.targets, dtype=np.int64)
+    itr, ite = stratified_subset(ytr, config.train_subset), stratified_subset(yte, config.test_subset)
+    ptr, pte = [train.samples[i][0] for i in itr], [val.samples[i][0] for i in ite]
+    if config.input == "features":
+        xtr = torch.from_numpy(_file_features(ptr, config, "imagenet-train", progress))
+        xte = torch.from_numpy(_file_features(pte, config, "imagenet-val", progress))
+    else:
+        xtr, xte = _file_pixels(ptr, config, progress, "imagenet train"), _file_pixels(pte, config, progress, "imagenet val")
+    return ExperimentData(
+        dataset=IMAGENET, input=config.input, x_train=xtr, y_train=torch.from_numpy(ytr[itr]), x_test=xte,
+        y_test=torch.from_numpy(yte[ite]), class_names=wnids, class_similarity=torch.as_tensor(S, dtype=torch.float32),
+        image_stats=dataset_stats("imagenet"), images_train=ImageFiles(ptr), images_test=ImageFiles(pte),
+        train_index=itr, test_index=ite,
+        meta={"dataset": IMAGENET, "root": str(train.root.parent), "classes": len(wnids),
+              "similarity": config.similarity, "measure": config.similarity_measure, "n_train": len(itr),
+              "n_test": len(ite), "input": config.input,
+              "feature_resolution": config.feature_resolution if config.input == "features" else None})
+
+
+def _prepare_conceptual_captions(config: TrainConfig, root, progress: bool) -> ExperimentData:
+    """Conceptual Captions downloaded by img2dataset (``semhash data conceptual-captions``) into
+    ``<root>/train/`` (database, training) and ``<root>/val/`` (queries), read with their own captions
+    (:meth:`semhash_lib.data.ConceptualCaptions.from_img2dataset`); ``train_subset``/``test_subset`` take the
+    first images by key. Each image's target embedding is its caption's sentence embedding
+    (:func:`semhash_lib.targets.embed_texts`, all-MiniLM-L6-v2); no labels (``docs/paper.md`` §6)."""
+    from ..data import ConceptualCaptions, ImageFiles, dataset_stats, find_conceptual_captions_download
+    from ..targets import embed_texts
+
+    folder = find_conceptual_captions_download(root)
+    splits = {}
+    for part in ("train", "val"):
+        ds = ConceptualCaptions.from_img2dataset(folder / part)
+        n = config.train_subset if part == "train" else config.test_subset
+        rows = np.arange(len(ds))[:n] if n else np.arange(len(ds))
+        paths, caps = [ds.paths[i] for i in rows], [ds.captions[i] for i in rows]
+        if config.input == "features":
+            x = torch.from_numpy(_file_features(paths, config, f"conceptual-captions-{part}", progress))
+        else:
+            x = _file_pixels(paths, config, progress, f"conceptual captions {part}")
+        splits[part] = (x, torch.from_numpy(embed_texts(caps)), paths, ds.indices[rows], caps, ds.num_missing)
+    (xtr, etr, ptr, ktr, ctr, mtr), (xte, ete, pte, kte, cte, mte) = splits["train"], splits["val"]
+    return ExperimentData(
+        dataset=CONCEPTUAL_CAPTIONS, input=config.input, x_train=xtr, y_train=None, x_test=xte, y_test=None,
+        class_names=[], class_similarity=None, train_embeddings=etr, test_embeddings=ete,
+        image_stats=dataset_stats("imagenet"), images_train=ImageFiles(ptr), images_test=ImageFiles(pte),
+        train_index=ktr, test_index=kte,
+        meta={"dataset": CONCEPTUAL_CAPTIONS, "root": str(folder), "similarity": "sentence", "n_train": len(ktr),
+              "n_test": len(kte), "not_downloaded": {"train": mtr, "val": mte},
+              "captions_train": [[c] for c in ctr], "captions_test": [[c] for c in cte], "input": config.input})
 
 
 def zero_shot_split(dataset: str, num_classes: int, n_unseen: int = 20, strategy: str = "per_superclass",
