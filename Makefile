@@ -56,7 +56,7 @@ tune: setup
 	$(BIN)/semhash tune --profile $(PROFILE)
 
 # JupyterLab on notebooks/ with the project's kernel "semhash" (the notebooks declare it), registered inside the
-# venv (.venv/share/jupyter/kernels/semhash, on Jupyter's path whenever the venv runs): nothing written to ~.
+# venv (.venv/share/jupyter/kernels/semhash, on Jupyter's path whenever the venv runs), not in ~.
 lab: setup
 	$(BIN)/python -m ipykernel install --sys-prefix --name semhash --display-name "Python (semhash)"
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
