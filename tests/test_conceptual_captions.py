@@ -200,3 +200,15 @@ def test_conceptual_captions_profile_runs_on_an_img2dataset_folder(tmp_path, coc
     assert cp[["k", "threshold"]].values.tolist() == [[100, 0.5]] and cp["caption_precision"].between(0, 1).all()
     assert not (tmp_path / "r" / "sentence_vs_wordnet_conceptual-captions.csv").exists()   # part 1 skipped
     assert (tmp_path / "f" / "07_coco_retrieval.png").stat().st_size > 2000
+
+
+def test_conceptual_captions_profile_configures_notebook_07():
+    from semhash_lib.profiles import load_profile
+    from semhash_lib.train import TrainConfig
+
+    prof = load_profile("conceptual-captions")
+    params = prof["notebooks"]["07_captions"]
+    assert set(prof["notebooks"]) == {"07_captions"} and params["sentence_config"] is None
+    cfg = TrainConfig.from_dict(params["caption_config"])
+    assert (cfg.dataset, cfg.method, cfg.feature_resolution) == ("conceptual-captions", "semhash_no_ce", 224)
+    assert (params["caption_k"], params["caption_threshold"]) == (100, 0.5)

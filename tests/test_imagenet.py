@@ -237,3 +237,21 @@ def test_reproduce_imagenet_test_profile_writes_map_and_mahp(imagenet_folder, tm
     for col in ("map@1000", "mahp@250"):
         assert table[col].between(0, 1).all(), col
     assert (tmp_path / "f" / "03_metrics_by_bits.png").stat().st_size > 2000
+
+
+def test_imagenet_profiles_configure_notebook_03(capsys):
+    from semhash_lib.cli import main
+    from semhash_lib.profiles import load_profile
+    from semhash_lib.train import TrainConfig
+
+    for name in ("imagenet", "imagenet-test"):
+        prof = load_profile(name)
+        assert set(prof["notebooks"]) == {"03_train_hashing"}
+        cfg = TrainConfig.from_dict(prof["notebooks"]["03_train_hashing"]["config"])
+        assert (cfg.dataset, cfg.input) == ("imagenet", "features")
+    assert TrainConfig.from_dict(load_profile("imagenet")["notebooks"]["03_train_hashing"]["config"]).feature_resolution == 224
+    e2e = TrainConfig.from_dict(load_profile("imagenet")["end_to_end"])          # the GPU section is a valid config
+    assert (e2e.input, e2e.backbone, e2e.resolution) == ("images", "efficientnet_lite0", 224)
+    assert main(["reproduce", "--profile", "imagenet", "--only", "03", "-p", "imagenet_root", "/data/in", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert 'imagenet_root = "/data/in"   # -p' in out and '"feature_resolution": 224' in out
