@@ -469,9 +469,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     try:
-        load_profile(args.profile)
+        prof = load_profile(args.profile)
     except (ValueError, OSError, yaml.YAMLError) as e:
         return refuse(e)
+    if prof.get("device") == "cuda" and not args.dry_run:
+        import torch
+
+        if not torch.cuda.is_available():
+            return refuse(f"profile {args.profile!r} trains on a CUDA GPU and this machine has none "
+                          "(torch.cuda.is_available() is False); on a CPU use the quick, medium or finetune "
+                          "profile, or --dry-run to see what it would run")
     extra = {}
     for name, value in args.parameter or []:
         try:
@@ -486,6 +493,14 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e.code, str):
             return refuse(e.code.removeprefix("semhash: "))
         raise
+    covered = set(prof.get("notebooks") or {})
+    if args.only:                         # a notebook the profile has no settings for would run with other data
+        missing = [nb.stem for nb in books if nb.stem not in covered]
+        if missing:
+            return refuse(f"profile {args.profile!r} has no settings for {missing}; it covers {sorted(covered)}")
+    books = [nb for nb in books if nb.stem in covered]
+    if not books:
+        return refuse(f"profile {args.profile!r} covers none of the selected notebooks; it covers {sorted(covered)}")
     dirs = reproduce_dirs(root, args.profile, args.publish, args.results_dir, args.figures_dir, args.output_dir)
     try:
         found = check_parameters(books, list(extra))

@@ -262,6 +262,30 @@ def test_diverging_lr_stops_with_the_step_named(tiny_images, tmp_path):
     assert not (tmp_path / "lr" / T.CHECKPOINT_NAME).exists()
 
 
+def test_weights_blown_up_by_an_epochs_last_update_are_an_error_not_nan_codes(tiny_images, tmp_path, monkeypatch):
+    """The last update of an epoch is followed by no forward pass in that epoch: the end-of-epoch check of
+    the weights names it (otherwise the run would end with NaN weights and encode NaN codes)."""
+    holder = {}
+
+    def poison_last_step(epoch, step, terms):
+        if step == 2:               # 3 steps per epoch (192 // 64): after the last update
+            with torch.no_grad():
+                holder["net"].bottleneck.weight[0, 0] = float("nan")
+
+    import semhash_lib.train.loop as loop
+
+    original = loop.build_model
+
+    def keep(config, data):
+        holder["net"] = original(config, data)
+        return holder["net"]
+
+    monkeypatch.setattr(loop, "build_model", keep)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite weights \(bottleneck.weight\) at epoch 1, step 3/3"):
+        T.train(tiny_config(tmp_path, "poison", epochs=1), tiny_images, progress=False, on_step=poison_last_step)
+    assert not (tmp_path / "poison" / T.CHECKPOINT_NAME).exists()
+
+
 def test_every_method_trains_and_encode_follows_the_sign_convention(tiny_images, tmp_path):
     from semhash_lib.methods import METHODS
 

@@ -26,7 +26,7 @@ SIMILARITIES = ("wordnet", "barz", "sentence", "identity")
 HIERARCHY_MEASURES = ("lca_height", "wup", "path")
 SENTENCE_TEXTS = ("gloss", "prompt")
 # Config fields that may change between an interrupted run and its resumption (they do not change results).
-RESUME_FREE_FIELDS = ("out_dir", "checkpoint_every", "device")
+RESUME_FREE_FIELDS = ("out_dir", "checkpoint_every", "device", "compile")
 
 
 @dataclass
@@ -63,7 +63,9 @@ class TrainConfig:
     warm-up, ``grad_clip`` (max gradient norm), ``epochs``, ``batch_size``, ``seed``.
 
     Execution: ``device`` (``"auto"``: CUDA when present, ``"cpu"``, ``"cuda"``), ``amp`` (mixed precision
-    on CUDA: bf16 where supported, else fp16 with a grad scaler), ``out_dir`` (checkpoint and history;
+    on CUDA: bf16 where supported, else fp16 with a grad scaler), ``compile`` (``torch.compile`` the network's
+    training forward pass; pays on a GPU for long runs, measure with ``benchmarks/bench_train.py --compile``),
+    ``out_dir`` (checkpoint and history;
     ``None``: ``data/runs/<method>-<bits>b-s<seed>-<hash>``), ``checkpoint_every`` (epochs).
     """
 
@@ -103,6 +105,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
+    compile: bool = False
     out_dir: str | None = None
     checkpoint_every: int = 1
 

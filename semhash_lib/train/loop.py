@@ -292,6 +292,8 @@ class _Run:
             model = model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         net = ddp.wrap(model, device)
+        if config.compile:
+            net = torch.compile(net)
         loss_fn = spec.make_loss(bits=config.bits, num_classes=num_classes, **config.loss)
         loss_fn = loss_fn.to(device)
         target_gen = torch.Generator().manual_seed(config.seed + 1)
@@ -379,6 +381,10 @@ def _train_epoch(run: _Run, batches: _Batches, epoch: int, grad_clip: float | No
     if run.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
+    bad = [n for n, p in run.model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:                      # the epoch's last update: no later forward pass would notice it
+        raise _diverged(epoch, batches.steps - 1, batches.steps, log.names, log.last_row, ckpt_path,
+                        what=f"weights ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
     means = (log.sums / batches.steps).tolist()
     images = batches.steps * batches.size
     return {"epoch": epoch + 1, "lr": float(run.scheduler.get_last_lr()[0]), "loss": means[0],
@@ -450,8 +456,8 @@ def _check_finite(rows: torch.Tensor, names: list[str], epoch: int, first_step: 
 
 
 def _diverged(epoch: int, step: int, steps_per_epoch: int, names: list[str] | None,
-              last_row: torch.Tensor | None, ckpt_path: Path) -> NonFiniteLossError:
-    """The error for a network output ``h`` that became NaN/inf (the previous update blew the weights up)."""
+              last_row: torch.Tensor | None, ckpt_path: Path, what: str = "network output h") -> NonFiniteLossError:
+    """The error for a network output ``h`` (or weights) that became NaN/inf (an update blew the weights up)."""
     last = ""
     if last_row is not None and names is not None:
         row = last_row.cpu().tolist()
@@ -460,8 +466,8 @@ def _diverged(epoch: int, step: int, steps_per_epoch: int, names: list[str] | No
     kept = (f"the last good checkpoint {ckpt_path} is kept" if ckpt_path.exists()
             else "no checkpoint had been written yet")
     return NonFiniteLossError(
-        f"non-finite network output h at epoch {epoch + 1}, step {step + 1}/{steps_per_epoch} "
-        f"(global step {epoch * steps_per_epoch + step + 1}): the weights diverged at the previous update{last}; "
+        f"non-finite {what} at epoch {epoch + 1}, step {step + 1}/{steps_per_epoch} "
+        f"(global step {epoch * steps_per_epoch + step + 1}): an update made the weights diverge{last}; "
         f"{kept}. Lower the lr or the loss weights.")
 
 
