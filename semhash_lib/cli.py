@@ -432,19 +432,14 @@ def main(argv: list[str] | None = None) -> int:
         from .resources import provision
         return 0 if all(v.startswith("ok") for v in provision().values()) else 1
     if args.command == "tune":
-        from .profiles import load_profile
+        from .profiles import ProfileError, load_profile
         from .tuning import TuningError, tune
 
         try:
             res = tune(load_profile(args.profile), args.methods, args.trials, args.storage, args.out)
-        except (TuningError, FileNotFoundError) as e:
+        except (TuningError, ProfileError, FileNotFoundError) as e:
             print(f"semhash tune: {e}", file=sys.stderr)
             return 2
-        except ValueError as e:
-            if "profile" in str(e):
-                print(f"semhash tune: {e}", file=sys.stderr)
-                return 2
-            raise
         for m, e in res["methods"].items():
             print(f"{m:24s} {e['n_trials']:3d} trials  val mAHP@250 {e['best']['val_mahp@250']:.4f}  "
                   f"val mAP@1000 {e['best']['val_map@1000']:.4f}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -188,9 +190,7 @@ def test_run_grid_rejects_bad_arguments(tmp_path):
 
 
 # ------------------------------------------------------------------ profiles
-NOTEBOOK_STEMS = {"01_wordnet_targets", "02_sentence_targets", "03_train_hashing", "04_code_distributions",
-                  "05_hierarchical_precision", "06_zero_shot", "07_captions", "08_retrieval_demo",
-                  "09_when_does_kl_help"}
+NOTEBOOK_STEMS = {p.stem for p in (Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")}
 
 
 def configs_in(params):

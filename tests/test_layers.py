@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     # 1: data and targets
     "semhash_lib.data": 1, "semhash_lib.targets": 1,
     # 2: models and losses (and what is made of them without training: the method registry, frozen features)
-    "semhash_lib.models": 2, "semhash_lib.losses": 2, "semhash_lib.methods": 2,
+    "semhash_lib.models": 2, "semhash_lib.losses": 2, "semhash_lib.methods": 2, "semhash_lib.loss_options": 2,
     "semhash_lib.features": 2,
     # 3: training (given its data), and the run folders of trained models (what run_grid writes, notebooks read)
     "semhash_lib.train": 3, "semhash_lib.runs": 3,

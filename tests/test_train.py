@@ -59,7 +59,9 @@ def test_config_rejects_bad_values(bad):
     ({"loss": {"kl_kwargs": {"nu": "exact"}}}, ["'nu'", "'exact'", "nearest_corner"]),
     ({"loss": {"sim_kwargs": {"form": "absolute"}}}, ["'form'", "relative", "softmax"]),
     ({"loss": {"kl": -1.0}}, ["kl=-1.0", ">= 0"]),
-    ({"method": "dsh", "loss": {"alpha": "big"}}, ["'dsh'"]),
+    ({"method": "dsh", "loss": {"alpha": "big"}}, ["'dsh'", "'alpha'", "float", "'big'"]),
+    ({"loss": {"kl_kwargs": {"k": 1.5}}}, ["'kl_kwargs'", "'k'", "int", "1.5"]),
+    ({"loss": {"sim_kwargs": 3}}, ["'sim_kwargs'", "must be dict"]),
 ])
 def test_config_checks_method_and_loss_options_when_given(bad, named):
     """A misspelt loss option or method fails when the config is made, naming it and the valid ones."""

@@ -22,10 +22,14 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["PROFILE_DIR", "available_profiles", "load_profile", "notebook_parameters", "load_tuned"]
+__all__ = ["PROFILE_DIR", "ProfileError", "available_profiles", "load_profile", "notebook_parameters", "load_tuned"]
 
 PROFILE_DIR = Path(__file__).resolve().parent
 REQUIRED_KEYS = ("name", "train", "notebooks")
+
+
+class ProfileError(ValueError):
+    """A profile that does not exist or is malformed; the message names it and what is wrong."""
 
 
 def available_profiles() -> list[str]:
@@ -36,7 +40,8 @@ def available_profiles() -> list[str]:
 def load_profile(name: str | os.PathLike) -> dict:
     """The profile ``name`` (``"quick"``, ``"medium"``, ``"paper"``, ``"test"``) or a YAML file path, as a dict.
 
-    Raises ``ValueError`` for an unknown name (listing the available ones) or a file that lacks the
+    Raises :class:`ProfileError` (a ``ValueError``) for an unknown name (listing the available ones), a file
+    that is not YAML, or one that lacks the
     keys ``name``, ``train`` and ``notebooks``.
     """
     if not isinstance(name, (str, os.PathLike)):
@@ -45,19 +50,22 @@ def load_profile(name: str | os.PathLike) -> dict:
     if path.suffix not in (".yaml", ".yml"):
         path = PROFILE_DIR / f"{name}.yaml"
         if not path.is_file():
-            raise ValueError(f"unknown profile {str(name)!r}; available: {available_profiles()} "
+            raise ProfileError(f"unknown profile {str(name)!r}; available: {available_profiles()} "
                              "(or pass the path of a YAML file)")
     elif not path.is_file():
-        raise ValueError(f"profile file {path} does not exist")
-    with open(path, encoding="utf-8") as f:
-        prof = yaml.safe_load(f)
+        raise ProfileError(f"profile file {path} does not exist")
+    try:
+        with open(path, encoding="utf-8") as f:
+            prof = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        raise ProfileError(f"{path}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(prof, dict):
-        raise ValueError(f"{path}: a profile must be a YAML mapping, got {type(prof).__name__}")
+        raise ProfileError(f"{path}: a profile must be a YAML mapping, got {type(prof).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in prof]
     if missing:
-        raise ValueError(f"{path}: profile lacks the key(s) {missing} (needs {list(REQUIRED_KEYS)})")
+        raise ProfileError(f"{path}: profile lacks the key(s) {missing} (needs {list(REQUIRED_KEYS)})")
     if not isinstance(prof["notebooks"], dict) or not isinstance(prof["train"], dict):
-        raise ValueError(f"{path}: 'train' and 'notebooks' must be mappings")
+        raise ProfileError(f"{path}: 'train' and 'notebooks' must be mappings")
     if prof.get("tuned"):
         _inject_tuned(prof, load_tuned(prof["tuned"]))
     return prof
@@ -107,5 +115,5 @@ def load_tuned(path: str | os.PathLike) -> dict[str, dict]:
     doc = yaml.safe_load(p.read_text()) or {}
     methods = doc.get("methods")
     if not isinstance(methods, dict):
-        raise ValueError(f"{p}: expected a 'methods' mapping (method -> params) written by `semhash tune`")
+        raise ProfileError(f"{p}: expected a 'methods' mapping (method -> params) written by `semhash tune`")
     return {m: dict(e.get("params") or {}) for m, e in methods.items()}

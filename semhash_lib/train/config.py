@@ -231,32 +231,15 @@ class TrainConfig:
             raise ValueError("TrainConfig.train_classes needs at least 2 classes (or None for all)")
 
     def _validate_loss(self) -> None:
-        """``loss`` keys must be keyword options of the method's loss (``sim_kwargs``/``kl_kwargs`` those of
-        the similarity loss / KL term); an unknown key is an error listing the valid ones."""
-        import inspect
-
-        from ..losses import binary_kl_loss, similarity_loss
+        """``loss`` must fit the method's options dataclass (:mod:`semhash_lib.loss_options`: every key one of
+        the loss's options, every value of its type, ``sim_kwargs``/``kl_kwargs`` likewise); then the loss is
+        built once, so a value outside its choices fails here too. Errors name the method and the key."""
+        from ..loss_options import check_loss_options
         from ..methods import get_method
 
-        spec = get_method(self.method)
-        loss_cls = getattr(spec.make_loss, "loss_class", None)
-        if loss_cls is None:
-            return
-        valid = [p for p in inspect.signature(loss_cls.__init__).parameters if p not in ("self", "bits", "num_classes")]
-        bad = sorted(set(self.loss) - set(valid))
-        if bad:
-            raise ValueError(f"TrainConfig.loss: unknown option(s) {bad} for method {self.method!r}; valid: {valid}")
-        for key, fn in (("sim_kwargs", similarity_loss), ("kl_kwargs", binary_kl_loss)):
-            sub = self.loss.get(key)
-            if sub is None:
-                continue
-            if not isinstance(sub, dict):
-                raise ValueError(f"TrainConfig.loss[{key!r}] must be a mapping, got {type(sub).__name__}")
-            ok = [p for p in inspect.signature(fn).parameters if p not in ("h", "target_distance")]
-            bad = sorted(set(sub) - set(ok))
-            if bad:
-                raise ValueError(f"TrainConfig.loss[{key!r}]: unknown option(s) {bad}; valid: {ok}")
+        check_loss_options(self.method, self.loss)
         try:                                 # values: the loss checks its own (weights, choices) when made
-            spec.make_loss(bits=self.bits, num_classes=max(2, len(self.train_classes or [])), **self.loss)
+            get_method(self.method).make_loss(bits=self.bits, num_classes=max(2, len(self.train_classes or [])),
+                                              **self.loss)
         except (TypeError, ValueError) as e:
             raise ValueError(f"TrainConfig.loss for method {self.method!r}: {e}") from None
