@@ -389,7 +389,8 @@ def _train_epoch(run: _Run, batches: _Batches, epoch: int, grad_clip: float | No
     images = batches.steps * batches.size
     return {"epoch": epoch + 1, "lr": float(run.scheduler.get_last_lr()[0]), "loss": means[0],
             **{k: means[i + 1] for i, k in enumerate(log.names)}, "near_zero": means[-1],
-            "seconds": seconds, "images": images, "images_per_s": images / max(seconds, 1e-9)}
+            "seconds": seconds, "images": images, "images_per_s": images / max(seconds, 1e-9),
+            "world_size": run.ddp.world_size}
 
 
 class _LossLog:
