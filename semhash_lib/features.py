@@ -29,6 +29,13 @@ resolution    s/1000 images  nearest-class-mean acc  logistic reg. acc
 
 (160: 8.6 s in the table run, 4.4 s in a quieter one.) The ``quick`` and ``medium`` profiles use 128 px:
 the whole of CIFAR-100 (60,000 images) in about 3 minutes on a quiet 2-core machine.
+
+**Stage activations** (``stage=k``, the fine-tuning regime of ``docs/reconstruction.md``): instead of the
+pooled features, the activations after EfficientNet-Lite0's stage ``k`` (Tan & Le 2019 numbering,
+:mod:`semhash_lib.models.efficientnet_split`) are computed by the frozen bottom of the network and cached
+as float16 ``(N, C, H', W')`` under ``<name>-<backbone>-<resolution>px-stage<k>-<key>.npz``, the key also
+hashing ``k``; a trainable top (the remaining stages) is then trained on them. Without ``stage`` the
+pipeline, its cache names and keys are exactly those above.
 """
 
 from __future__ import annotations
@@ -46,10 +53,11 @@ from .devices import resolve_device, use_cpu_threads
 from .io import atomic_save_npz, cache_dir, cache_key, load_npz
 
 __all__ = ["extract_features", "features_from_images", "feature_cache_path", "auto_batch_size", "DEFAULT_RESOLUTION",
-           "FEATURE_VERSION"]
+           "FEATURE_VERSION", "STAGE_BACKBONES"]
 
 DEFAULT_RESOLUTION = 128  # the quick profile's choice (module docstring: speed/quality table)
 FEATURE_VERSION = 1       # bump when the pipeline changes so old caches are not reused
+STAGE_BACKBONES = ("efficientnet_lite0",)  # the backbones whose stage activations can be cached (stage=)
 
 
 def _backbone_stats(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -95,7 +103,7 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
                          backbone: str = "efficientnet_lite0", resolution: int = DEFAULT_RESOLUTION,
                          batch_size: int | None = None, device: str | torch.device | None = None,
                          progress: bool = True, cache_name: str | None = None,
-                         cached_only: bool = False) -> np.ndarray | None:
+                         cached_only: bool = False, stage: int | None = None) -> np.ndarray | None:
     """Frozen ``backbone`` features of ``images``: float32 (N, feature_dim) (1280 for EfficientNet-Lite0).
 
     ``images``: uint8 (N, C, H, W) array/tensor (C = 1 or 3), or a list of uint8 (C, H, W) tensors of any
@@ -106,6 +114,10 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     With ``cache_name``, the result is cached under ``data/cache/features`` keyed by the image bytes and
     every setting (a corrupt cache file is rebuilt); ``cached_only=True`` returns ``None`` instead of
     computing when the cache has no entry.
+
+    ``stage=k`` (``efficientnet_lite0`` only): the activations after stage ``k`` instead, float16
+    (N, C, H', W') from :class:`semhash_lib.models.EfficientNetLite0Bottom` (frozen, eval mode), cached under
+    a name and key that include ``k`` (module docstring); ``stage=None`` is the pooled-feature pipeline.
     """
     from .models import build_backbone
 
@@ -121,15 +133,17 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
             raise ValueError(f"images must be (N, C, H, W) with C in (1, 3), got {tuple(images.shape)}")
         if images.dtype != torch.uint8:
             raise TypeError(f"images must be uint8 (0..255), got {images.dtype}")
+    if stage is not None:
+        _check_stage_backbone(backbone, stage)
     mean, std = _backbone_stats(backbone)
     path = None
     if cache_name is not None:
         content = (torch.cat([torch.as_tensor(im).flatten() for im in images]).numpy() if is_list
                    else images.numpy())
         shapes = [tuple(im.shape) for im in images] if is_list else list(images.shape)
-        key = cache_key("features", FEATURE_VERSION, backbone, _weights_id(backbone), resolution, mean, std,
-                        shapes, content)
-        path = feature_cache_path(cache_name, backbone, resolution, key)
+        parts = ("features", FEATURE_VERSION, backbone, _weights_id(backbone), resolution, mean, std, shapes, content)
+        key = cache_key(*parts) if stage is None else cache_key(*parts, "stage", stage)
+        path = feature_cache_path(cache_name, backbone, resolution, key, stage=stage)
         cached = load_npz(path, ("features",))
         if cached is not None:
             return cached["features"]
@@ -139,29 +153,58 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     device = resolve_device(device)
     batch_size = batch_size or auto_batch_size(resolution, device)
     use_cpu_threads(device)
-    net, dim = build_backbone(backbone, freeze=True)
+    if stage is None:
+        net, dim = build_backbone(backbone, freeze=True)
+        out = np.empty((len(images), dim), dtype=np.float32)
+        what = "features"
+    else:
+        from .models import split_efficientnet_lite0
+
+        net, _ = split_efficientnet_lite0(stage)
+        out = None  # (N, C, H', W') float16, allocated at the first batch (its shape)
+        what = f"stage-{stage} activations"
     net = net.to(device).eval()
     m = torch.tensor(mean, device=device).view(1, -1, 1, 1)
     s = torch.tensor(std, device=device).view(1, -1, 1, 1)
-    out = np.empty((len(images), dim), dtype=np.float32)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(images), desc=f"{backbone} features @{resolution}px", unit="img", leave=False)
+        bar = tqdm(total=len(images), desc=f"{backbone} {what} @{resolution}px", unit="img", leave=False)
     t0, pos = time.perf_counter(), 0
     with torch.inference_mode():
         for x in _batches(images, resolution, batch_size):
-            f = net((x.to(device) - m) / s)
-            out[pos:pos + len(f)] = f.float().reshape(len(f), -1).cpu().numpy()
+            f = net((x.to(device) - m) / s).to(torch.float32 if stage is None else torch.float16)
+            if stage is not None and not bool(torch.isfinite(f).all()):
+                raise FloatingPointError(f"stage-{stage} activations overflow float16 (max 65504); cut at "
+                                         "another stage or check the input images")
+            if out is None:
+                out = np.empty((len(images), *f.shape[1:]), dtype=np.float16)
+            out[pos:pos + len(f)] = f.reshape(len(f), *out.shape[1:]).cpu().numpy()
             pos += len(f)
             if bar is not None:
                 bar.set_postfix({"img/s": f"{pos / (time.perf_counter() - t0):.0f}"}, refresh=False)
                 bar.update(len(f))
     if bar is not None:
         bar.close()
+    if out is None:  # no images
+        from .models import stage_output_shape
+
+        out = np.empty((0, *stage_output_shape(stage, resolution)), dtype=np.float16)
     if path is not None:
         atomic_save_npz(path, features=out)
     return out
+
+
+def _check_stage_backbone(backbone: str, stage) -> None:
+    """``stage`` must be a cut point of a backbone that has stages (a clear error otherwise)."""
+    from .models import STAGES
+
+    if backbone not in STAGE_BACKBONES:
+        raise ValueError(f"stage activations exist for the backbone(s) {list(STAGE_BACKBONES)} only, got "
+                         f"backbone {backbone!r}; use stage=None for its pooled features")
+    if isinstance(stage, bool) or not isinstance(stage, int) or stage not in STAGES:
+        raise ValueError(f"stage must be one of {list(STAGES)} (EfficientNet-Lite0 stages, Tan & Le 2019 "
+                         f"Table 1) or None, got {stage!r}")
 
 
 def auto_batch_size(resolution: int, device: torch.device) -> int:
@@ -173,22 +216,25 @@ def auto_batch_size(resolution: int, device: torch.device) -> int:
     return max(1, round(2 ** 17 / resolution ** 2))
 
 
-def feature_cache_path(name: str, backbone: str, resolution: int, key: str) -> Path:
-    """``<cache>/features/<name>-<backbone>-<resolution>px-<key>.npz``."""
-    return cache_dir("features") / f"{name}-{backbone}-{resolution}px-{key}.npz"
+def feature_cache_path(name: str, backbone: str, resolution: int, key: str, stage: int | None = None) -> Path:
+    """``<cache>/features/<name>-<backbone>-<resolution>px-<key>.npz``; with ``stage``:
+    ``<cache>/features/<name>-<backbone>-<resolution>px-stage<stage>-<key>.npz``."""
+    cut = "" if stage is None else f"stage{stage}-"
+    return cache_dir("features") / f"{name}-{backbone}-{resolution}px-{cut}{key}.npz"
 
 
 def extract_features(dataset_name: str, split: str, backbone: str = "efficientnet_lite0",
                      resolution: int = DEFAULT_RESOLUTION, root: str | os.PathLike | None = None,
                      batch_size: int | None = None, device: str | torch.device | None = None,
-                     progress: bool = True, cached_only: bool = False) -> np.ndarray | None:
+                     progress: bool = True, cached_only: bool = False, stage: int | None = None) -> np.ndarray | None:
     """Cached frozen-backbone features of a whole dataset split: float32 (N, 1280), in the order of
     ``semhash_lib.data.load_arrays(dataset_name, split)`` (so its labels apply unchanged).
 
     ``dataset_name``: ``"cifar100"`` or ``"fashion-mnist"``; ``split``: ``"train"`` or ``"test"``;
     ``resolution``: the square input size the images are resized to (bilinear). The first call computes
     and caches (``data/cache/features``, or ``$SEMHASH_CACHE/features``); later calls load the cache.
-    ``cached_only=True``: ``None`` unless the cache already holds them (never computes).
+    ``cached_only=True``: ``None`` unless the cache already holds them (never computes). ``stage=k``: the
+    float16 stage-``k`` activations (N, C, H', W') instead (:func:`features_from_images`).
     """
     from .data import canonical_name, load_arrays
 
@@ -196,4 +242,4 @@ def extract_features(dataset_name: str, split: str, backbone: str = "efficientne
     images, _, _ = load_arrays(name, split, root=root)
     return features_from_images(images, backbone=backbone, resolution=resolution, batch_size=batch_size,
                                 device=device, progress=progress, cache_name=f"{name}-{split}",
-                                cached_only=cached_only)
+                                cached_only=cached_only, stage=stage)
