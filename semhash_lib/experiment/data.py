@@ -199,16 +199,18 @@ def available_dataset(preferred: str = "cifar100", fallback: str = "fashion-mnis
 def _features_for(name: str, split: str, images: np.ndarray, index: np.ndarray, config: TrainConfig,
                   progress: bool) -> np.ndarray:
     """Features of ``images[index]``: rows of the whole split's cache when it exists (or ``index`` is the
-    whole split), else extracted for the subset alone (cached under its own key)."""
+    whole split), else extracted for the subset alone (cached under its own key). With
+    ``config.feature_stage``: the float16 activations after that EfficientNet-Lite0 stage, cached the same way."""
     from ..features import extract_features, features_from_images
 
     whole = len(index) == len(images)
     full = extract_features(name, split, config.feature_extractor, config.feature_resolution, progress=progress,
-                            cached_only=not whole)
+                            cached_only=not whole, stage=config.feature_stage)
     if full is not None:
         return full if whole else full[index]
     return features_from_images(images[index], config.feature_extractor, config.feature_resolution,
-                                progress=progress, cache_name=f"{name}-{split}-n{len(index)}")
+                                progress=progress, cache_name=f"{name}-{split}-n{len(index)}",
+                                stage=config.feature_stage)
 
 
 def prepare_data(config: TrainConfig | dict, root: str | os.PathLike | None = None,
@@ -251,7 +253,8 @@ def prepare_data(config: TrainConfig | dict, root: str | os.PathLike | None = No
         images_train=Xtr[itr], images_test=Xte[ite], train_index=itr, test_index=ite,
         meta={"dataset": name, "similarity": config.similarity, "measure": config.similarity_measure,
               "n_train": len(itr), "n_test": len(ite), "input": config.input,
-              "feature_resolution": config.feature_resolution if config.input == "features" else None})
+              "feature_resolution": config.feature_resolution if config.input == "features" else None,
+              **({"feature_stage": config.feature_stage} if config.feature_stage is not None else {})})
 
 
 def _prepare_captions(config: TrainConfig, root, progress: bool) -> ExperimentData:

@@ -25,6 +25,9 @@ DEVICES = ("auto", "cpu", "cuda")
 SIMILARITIES = ("wordnet", "barz", "sentence", "identity")
 HIERARCHY_MEASURES = ("lca_height", "wup", "path")
 SENTENCE_TEXTS = ("gloss", "prompt")
+# Fields added after results were published: left out of to_dict() while None, so the configurations that do
+# not use them keep their run keys (experiment.config_key), default run folders and config.json unchanged.
+OMITTED_WHEN_UNSET = ("feature_stage",)
 # Config fields that may change between an interrupted run and its resumption (they do not change results).
 RESUME_FREE_FIELDS = ("out_dir", "checkpoint_every", "device", "compile")
 
@@ -35,7 +38,11 @@ class TrainConfig:
 
     Data: ``dataset`` (``"cifar100"``, ``"fashion-mnist"``, ``"coco-mini"``), ``input`` (``"images"``: the
     backbone sees pixels; ``"features"``: frozen ``feature_extractor`` features at ``feature_resolution``,
-    the network is a hashing head), ``resolution`` (resize images for the backbone; ``None`` keeps them),
+    the network is a hashing head), ``feature_stage`` (``None``: the pooled features; an EfficientNet-Lite0
+    stage in :data:`semhash_lib.models.FINETUNE_STAGES`: the cached activations after that stage, and the
+    network is the pretrained remaining stages + head convolution + pooling, trained with
+    ``backbone_lr_scale``, under the hashing head: ``docs/reconstruction.md``, fine-tuning the backbone's
+    top), ``resolution`` (resize images for the backbone; ``None`` keeps them),
     ``augment`` (random crop with 4-pixel zero padding + horizontal flip, images only),
     ``train_subset``/``test_subset`` (class-stratified subsets, for tests and quick runs),
     ``train_classes`` (class ids used for training: the zero-shot split; ``None`` = all).
@@ -73,6 +80,7 @@ class TrainConfig:
     input: str = "images"
     feature_extractor: str = "efficientnet_lite0"
     feature_resolution: int = 128
+    feature_stage: int | None = None
     resolution: int | None = None
     augment: bool = True
     train_subset: int | None = None
@@ -148,8 +156,14 @@ class TrainConfig:
         return cls.from_dict(d, **overrides)
 
     def to_dict(self) -> dict:
-        """A plain, JSON/YAML-serialisable dict; ``TrainConfig.from_dict(c.to_dict()) == c``."""
-        return dataclasses.asdict(self)
+        """A plain, JSON/YAML-serialisable dict; ``TrainConfig.from_dict(c.to_dict()) == c``. Fields of
+        :data:`OMITTED_WHEN_UNSET` are left out while ``None``, so configurations that do not use them keep
+        the run keys and folders they had before those fields existed."""
+        d = dataclasses.asdict(self)
+        for name in OMITTED_WHEN_UNSET:
+            if d.get(name) is None:
+                d.pop(name, None)
+        return d
 
     def effective(self) -> "TrainConfig":
         """The configuration a run really uses: ``tuned[method]`` applied (its ``lr``/``weight_decay``/...
@@ -225,10 +239,26 @@ class TrainConfig:
         self._validate_loss()
         if not all(isinstance(v, dict) for v in self.tuned.values()):
             raise ValueError("TrainConfig.tuned must map method names to parameter dicts")
+        self._validate_feature_stage()
         if self.train_classes is not None and len(set(self.train_classes)) != len(self.train_classes):
             raise ValueError("TrainConfig.train_classes has duplicate class ids")
         if self.train_classes is not None and len(self.train_classes) < 2:
             raise ValueError("TrainConfig.train_classes needs at least 2 classes (or None for all)")
+
+    def _validate_feature_stage(self) -> None:
+        """``feature_stage``: ``None`` or a stage of :data:`semhash_lib.models.FINETUNE_STAGES`, with
+        ``input="features"`` and ``feature_extractor="efficientnet_lite0"``."""
+        if self.feature_stage is None:
+            return
+        from ..models import FINETUNE_STAGES
+
+        if self.feature_stage not in FINETUNE_STAGES:
+            raise ValueError(f"TrainConfig.feature_stage must be one of {list(FINETUNE_STAGES)} (EfficientNet-Lite0 "
+                             f"stages, Tan & Le 2019 Table 1) or None, got {self.feature_stage!r}")
+        if self.input != "features" or self.feature_extractor != "efficientnet_lite0":
+            raise ValueError(f"TrainConfig.feature_stage={self.feature_stage} needs input='features' and "
+                             f"feature_extractor='efficientnet_lite0', got input={self.input!r}, "
+                             f"feature_extractor={self.feature_extractor!r}")
 
     def _validate_loss(self) -> None:
         """``loss`` must fit the method's options dataclass (:mod:`semhash_lib.loss_options`: every key one of

@@ -1,5 +1,6 @@
-"""The network a config trains: raw-image input handling + backbone (or a head on frozen features) +
-:class:`semhash_lib.models.HashingNetwork` with the method's activation and classifier choice."""
+"""The network a config trains: raw-image input handling + backbone (or a head on frozen features, or the
+trainable top of EfficientNet-Lite0 on cached stage activations) + :class:`semhash_lib.models.HashingNetwork`
+with the method's activation and classifier choice."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from torch import nn
 from .augment import ImageInput
 from .config import TrainConfig
 
-__all__ = ["build_model", "num_train_classes"]
+__all__ = ["build_model", "num_train_classes", "is_backbone_parameter"]
 
 
 def _input_stats(config: TrainConfig, data) -> tuple[tuple, tuple, int | None]:
@@ -25,7 +26,10 @@ def build_model(config: TrainConfig, data) -> nn.Module:
     """The :class:`semhash_lib.models.HashingNetwork` for ``config`` on ``data`` (an ``ExperimentData``).
 
     ``input="images"``: ``ImageInput`` (normalisation, optional resize) followed by ``config.backbone``;
-    ``input="features"``: the ``"features"`` backbone on ``data.feature_dim``-d inputs. The method
+    ``input="features"``: the ``"features"`` backbone on ``data.feature_dim``-d inputs; with
+    ``feature_stage=k``: the ImageNet-pretrained top of EfficientNet-Lite0 after stage ``k``
+    (:class:`semhash_lib.models.EfficientNetLite0Top`, trainable) on the cached stage-``k`` activations,
+    then the optional hidden layer (``head_hidden``). The method
     registry chooses the activation and whether a classifier head (``num_classes`` outputs) is used, unless
     ``config.activation`` / ``config.classifier`` override it.
     """
@@ -34,7 +38,10 @@ def build_model(config: TrainConfig, data) -> nn.Module:
     spec = methods.get_method(config.method)
     use_classifier = spec.use_classifier if config.classifier is None else config.classifier
     num_classes = num_train_classes(config, data) if use_classifier else None
-    if config.input == "features":
+    if config.input == "features" and config.feature_stage is not None:
+        _, top = models.split_efficientnet_lite0(config.feature_stage)
+        backbone = _TopAndHidden(top, config.head_hidden)
+    elif config.input == "features":
         backbone, dim = models.build_backbone("features", feature_dim=data.feature_dim, **config.backbone_kwargs)
         if config.head_hidden is not None:
             backbone = _HiddenLayer(backbone, dim, config.head_hidden)
@@ -60,6 +67,32 @@ class _HiddenLayer(nn.Sequential):
     def __init__(self, features: nn.Module, dim: int, hidden: int):
         super().__init__(features, nn.Linear(dim, hidden), nn.ReLU())
         self.feature_dim = hidden
+
+
+class _TopAndHidden(nn.Module):
+    """Stage activations -> ``top`` (the pretrained EfficientNet-Lite0 top, 1280-d) -> optional
+    ``Linear(1280, hidden)`` -> ReLU. The pretrained parameters are those under ``top.``
+    (:func:`is_backbone_parameter`)."""
+
+    def __init__(self, top: nn.Module, hidden: int | None):
+        super().__init__()
+        self.top = top
+        self.hidden = (nn.Sequential(nn.Linear(top.feature_dim, hidden), nn.ReLU()) if hidden is not None
+                       else nn.Identity())
+        self.feature_dim = hidden if hidden is not None else top.feature_dim
+
+    def forward(self, x):
+        return self.hidden(self.top(x))
+
+
+def is_backbone_parameter(config: TrainConfig, name: str) -> bool:
+    """Whether the parameter ``name`` (of :func:`build_model`'s network) belongs to the (pretrained) backbone,
+    whose lr is ``lr * backbone_lr_scale``: every ``backbone.`` parameter for image input, the
+    EfficientNet-Lite0 top's (``backbone.top.``) with ``feature_stage``, none on frozen features (the hidden
+    layer and the hashing head are never backbone parameters)."""
+    if config.input == "images":
+        return name.startswith("backbone.")
+    return config.feature_stage is not None and name.startswith("backbone.top.")
 
 
 def num_train_classes(config: TrainConfig, data) -> int:

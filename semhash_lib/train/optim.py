@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
+from .model import is_backbone_parameter
 
 __all__ = ["lr_factor", "make_optimizer"]
 
@@ -32,10 +33,11 @@ def lr_factor(step: int, steps_per_epoch: int, config: TrainConfig) -> float:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam / AdamW / SGD (momentum, optional Nesterov) with ``weight_decay``; for image input the
-    backbone's parameters get ``lr * backbone_lr_scale`` (fine-tuning pretrained weights gently)."""
+    """Adam / AdamW / SGD (momentum, optional Nesterov) with ``weight_decay``; the backbone's parameters
+    (:func:`semhash_lib.train.model.is_backbone_parameter`: image input, or the trainable EfficientNet-Lite0
+    top with ``feature_stage``) get ``lr * backbone_lr_scale`` (fine-tuning pretrained weights gently)."""
     def in_backbone(name: str) -> bool:
-        return config.input == "images" and name.startswith("backbone.")
+        return is_backbone_parameter(config, name)
 
     backbone_params = [p for n, p in model.named_parameters() if p.requires_grad and in_backbone(n)]
     other = [p for n, p in model.named_parameters() if p.requires_grad and not in_backbone(n)]
