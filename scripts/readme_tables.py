@@ -1,6 +1,7 @@
 """Print the README's results tables (markdown) from the published results/*.csv of a profile.
 
     python scripts/readme_tables.py quick
+    python scripts/readme_tables.py finetune      # also against hashing_finetune_frozen.csv
 
 Every number the README shows for a profile comes from these tables; this script only formats them
 (mean ± std over seeds where a table has several), so the README and results/ cannot drift apart.
@@ -35,12 +36,33 @@ def wide(table: pd.DataFrame, columns: list[tuple[str, str, int | None]], method
     return "\n".join(lines)
 
 
+def trained_vs_frozen(trained: pd.DataFrame, frozen: pd.DataFrame) -> str:
+    """Per method and bits: frozen -> trained top for train_db mAHP@250 / mAP@1000 and test_vs_test mAHP@250
+    (the finetune profile against finetune-frozen, the same images, head, epochs and seed)."""
+    cols = [("train_db", "mahp@250"), ("train_db", "map@1000"), ("test_vs_test", "mahp@250")]
+    lines = ["| method | bits | " + " | ".join(f"{p} {m} frozen → trained" for p, m in cols) + " |",
+             "| --- | ---: |" + " ---: |" * len(cols)]
+    for meth in dict.fromkeys(trained["method"]):
+        for b in sorted(trained["bits"].unique()):
+            cells = []
+            for p, m in cols:
+                pick = lambda t: t[(t["method"] == meth) & (t["bits"] == b) & (t["protocol"] == p)][m]
+                a, c = pick(frozen), pick(trained)
+                cells.append(f"{a.mean():.3f} → {c.mean():.3f}" if len(a) and len(c) else "—")
+            lines.append(f"| `{meth}` | {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(profile: str) -> None:
     res = ROOT / "results"
     h = pd.read_csv(res / f"hashing_{profile}.csv")
     h = h[h["dataset"] == "cifar100"]
     methods = list(dict.fromkeys(h["method"]))
     bits = sorted(h["bits"].unique())
+    frozen = res / f"hashing_{profile}_frozen.csv"
+    if frozen.exists():
+        print(f"## hashing_{profile}.csv against {frozen.name}\n")
+        print(trained_vs_frozen(h, pd.read_csv(frozen)) + "\n")
     print(f"## hashing_{profile}.csv (CIFAR-100)\n")
     cols = ([("train_db", "mahp@250", b) for b in bits] + [("train_db", "map@1000", b) for b in bits]
             + [("test_vs_test", "mahp@250", b) for b in bits] + [("test_vs_test", "map@all", 32)])
@@ -55,6 +77,8 @@ def main(profile: str) -> None:
         print(wide(fm, [("train_db", "mahp@250", None), ("train_db", "map@1000", None)], list(dict.fromkeys(fm["method"]))))
     for name, cols in ((f"zero_shot_{profile}.csv", [("zs_unseen", "map@1000", None), ("zs_unseen", "mahp@250", None),
                                                      ("zs_mixed", "map@1000", None), ("zs_mixed", "mahp@250", None)]),):
+        if not (res / name).exists():
+            continue
         t = pd.read_csv(res / name)
         print(f"\n## {name}\n")
         print(wide(t, cols, list(dict.fromkeys(t["method"]))))
