@@ -53,7 +53,7 @@ from .devices import resolve_device, use_cpu_threads
 from .io import atomic_save_npz, cache_dir, cache_key, load_npz
 
 __all__ = ["extract_features", "features_from_images", "feature_cache_path", "auto_batch_size", "DEFAULT_RESOLUTION",
-           "FEATURE_VERSION", "STAGE_BACKBONES"]
+           "FEATURE_VERSION", "STAGE_BACKBONES", "weights_id"]
 
 DEFAULT_RESOLUTION = 128  # the quick profile's choice (module docstring: speed/quality table)
 FEATURE_VERSION = 1       # bump when the pipeline changes so old caches are not reused
@@ -71,8 +71,8 @@ def _backbone_stats(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]
     return tuple(map(float, stats[0])), tuple(map(float, stats[1]))
 
 
-def _weights_id(backbone: str) -> str:
-    """A cheap identity of the pretrained weights (file name and size) for the cache key."""
+def weights_id(backbone: str) -> str:
+    """A cheap identity of ``backbone``'s pretrained weights (file name and size) for cache keys."""
     if backbone == "efficientnet_lite0":
         from .resources import efficientnet_lite0_weights
 
@@ -141,7 +141,7 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
         content = (torch.cat([torch.as_tensor(im).flatten() for im in images]).numpy() if is_list
                    else images.numpy())
         shapes = [tuple(im.shape) for im in images] if is_list else list(images.shape)
-        parts = ("features", FEATURE_VERSION, backbone, _weights_id(backbone), resolution, mean, std, shapes, content)
+        parts = ("features", FEATURE_VERSION, backbone, weights_id(backbone), resolution, mean, std, shapes, content)
         key = cache_key(*parts) if stage is None else cache_key(*parts, "stage", stage)
         path = feature_cache_path(cache_name, backbone, resolution, key, stage=stage)
         cached = load_npz(path, ("features",))

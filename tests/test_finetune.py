@@ -101,13 +101,13 @@ def test_stage_cache_is_written_atomically_and_reused(cifar_test, monkeypatch, t
 
 def test_pooled_feature_cache_name_and_key_are_unchanged(cifar_test):
     """Without a stage the cache file is where the pipeline always put it (key formula of before)."""
-    from semhash_lib.features import _backbone_stats, _weights_id
+    from semhash_lib.features import _backbone_stats, weights_id
     from semhash_lib.io import cache_key
 
     images = cifar_test[0][:3]
     features_from_images(images, resolution=32, progress=False, cache_name="v")
     mean, std = _backbone_stats("efficientnet_lite0")
-    key = cache_key("features", FEATURE_VERSION, "efficientnet_lite0", _weights_id("efficientnet_lite0"), 32, mean,
+    key = cache_key("features", FEATURE_VERSION, "efficientnet_lite0", weights_id("efficientnet_lite0"), 32, mean,
                     std, list(images.shape), images)
     assert feature_cache_path("v", "efficientnet_lite0", 32, key).is_file()
 

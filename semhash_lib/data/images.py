@@ -50,12 +50,12 @@ def load_image(path: str | os.PathLike) -> torch.Tensor:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, FileNotFoundError):
             raise
-        raise DataFormatError(f"{path}: not a readable image ({e.__class__.__name__}: {e}); "
-                              "re-download or delete the file.") from e
+        raise _open_error(path, e) from e
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
 
 
 def _open_error(path: Path, e: Exception) -> DataFormatError:
+    """The error for an image file that cannot be decoded (both loaders raise it)."""
     return DataFormatError(f"{path}: not a readable image ({e.__class__.__name__}: {e}); re-download or delete the file.")
 
 

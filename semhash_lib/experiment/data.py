@@ -289,16 +289,6 @@ def _prepare_captions(config: TrainConfig, root, progress: bool) -> ExperimentDa
                               "input": config.input})
 
 
-def _weights_id(backbone: str) -> str:
-    """A cheap identity of the pretrained weights of ``backbone`` (file name and size) for cache keys."""
-    if backbone == "efficientnet_lite0":
-        from ..resources import efficientnet_lite0_weights
-
-        w = efficientnet_lite0_weights()
-        return f"{w.name}:{w.stat().st_size}"
-    return backbone
-
-
 def _file_features(paths: Sequence, config: TrainConfig, name: str, progress: bool = True,
                    chunk: int = FILE_FEATURE_CHUNK) -> np.ndarray:
     """Frozen ``config.feature_extractor`` features (N, D) of image files, for collections too large to hold
@@ -313,7 +303,7 @@ def _file_features(paths: Sequence, config: TrainConfig, name: str, progress: bo
     chunk is cached as a part file, so an interrupted run resumes at the first missing chunk (the parts are
     removed once the whole file is written)."""
     from ..data.images import CENTER_CROP, decode_images
-    from ..features import FEATURE_VERSION, feature_cache_path, features_from_images
+    from ..features import FEATURE_VERSION, feature_cache_path, features_from_images, weights_id
     from ..io import atomic_save_npz, cache_key, load_npz
 
     backbone, res = config.feature_extractor, config.feature_resolution
@@ -321,7 +311,7 @@ def _file_features(paths: Sequence, config: TrainConfig, name: str, progress: bo
     for p in paths:
         st = os.stat(p)
         stats.append((str(p), st.st_size, st.st_mtime_ns))
-    key = cache_key("file-features", FEATURE_VERSION, backbone, _weights_id(backbone), res, CENTER_CROP, stats)
+    key = cache_key("file-features", FEATURE_VERSION, backbone, weights_id(backbone), res, CENTER_CROP, stats)
     path = feature_cache_path(name, backbone, res, key)
     if (hit := load_npz(path, ("features",))) is not None:
         return hit["features"]
