@@ -41,8 +41,6 @@ def parse_override(key: str, value: str) -> dict:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError as e:
         raise RunConfigError(f"-s {key} {value!r}: the value is not YAML ({getattr(e, 'problem', None) or e})") from None
-    if isinstance(parsed, str) and parsed.strip() != parsed:
-        parsed = parsed.strip()
     out: dict = {}
     node = out
     parts = key.split(".")
@@ -109,7 +107,7 @@ def train_and_evaluate(config: TrainConfig, protocols: Sequence[str] | None = ("
     if ddp.is_main:
         ddp.barrier()
     result = train(config, data, progress=progress)
-    out_dir = Path(result.out_dir)
+    out_dir = result.out_dir
     rows: list[dict] = []
     if ddp.is_main and protocols:
         if data.y_train is None:

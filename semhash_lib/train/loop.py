@@ -381,7 +381,9 @@ def _train_epoch(run: _Run, batches: _Batches, epoch: int, grad_clip: float | No
     if run.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
-    bad = [n for n, p in run.model.named_parameters() if not bool(torch.isfinite(p).all())]
+    named = list(run.model.named_parameters())  # one device sync for all of them, not one per tensor
+    finite = torch.stack([torch.isfinite(p).all() for _, p in named]).cpu().tolist() if named else []
+    bad = [n for (n, _), ok in zip(named, finite) if not ok]
     if bad:                      # the epoch's last update: no later forward pass would notice it
         raise _diverged(epoch, batches.steps - 1, batches.steps, log.names, log.last_row, ckpt_path,
                         what=f"weights ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''})")
