@@ -96,6 +96,18 @@ def test_protocol_indices():
         E.protocol_indices("db_train", d)
 
 
+def test_evaluate_bit_corr_is_the_mean_absolute_off_diagonal_correlation():
+    """bit_corr against numpy's corrcoef of the sign bits, written out."""
+    data = toy_data()
+    g = np.random.default_rng(0)
+    h = g.standard_normal((len(data.y_test), 6))
+    h[:, 1] = h[:, 0] + 0.3 * g.standard_normal(len(h))           # two correlated bits
+    rows = np.arange(len(h))
+    out = E.evaluate(h, h, data, rows, "test", rows, "test", exclude_self=True)
+    r = np.corrcoef(np.where(h >= 0, 1.0, -1.0), rowvar=False)
+    assert out["bit_corr"] == pytest.approx(np.abs(r[~np.eye(6, dtype=bool)]).mean(), rel=1e-9)
+
+
 def test_evaluate_perfect_codes_and_the_continuous_drop():
     d = toy_data()
     # codes that are exactly a class signature: every class retrieves itself first

@@ -11,6 +11,7 @@ import torch
 
 from semhash_lib.losses import (QuantizationPenalty, SemanticHashingLoss, binary_kl_loss, empirical_kl,
                                 quantization_penalty, sample_binary_targets, similarity_loss)
+from semhash_lib.losses.empirical_kl import kl_entropy, mixture_cross_entropy
 
 torch.set_num_threads(2)
 
@@ -272,6 +273,86 @@ def test_grouped_kl_meets_the_same_criteria(bits):
     assert st["mean_abs_corr"] < 1.5 * chance_correlation(256)
 
 
+# ------------------------------------------------------------------------------------------------
+# the decomposition KL = -H(P) + H(P, Q) with a known mixture target ("mixture"), and the spread control
+# ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("d,s", [(1, 0.5), (2, 1.0), (3, 2.0)])
+def test_kl_entropy_matches_the_gaussian_entropy(d, s):
+    """Kozachenko-Leonenko on N(0, s^2 I_d): H = d/2 log(2 pi e s^2) (textbook)."""
+    x = s * torch.randn(6000, d, generator=torch.Generator().manual_seed(d), dtype=torch.float64)
+    exact = d / 2 * math.log(2 * math.pi * math.e * s * s)
+    assert kl_entropy(x, k=3).item() == pytest.approx(exact, abs=0.04 * d)
+
+
+def test_mixture_cross_entropy_equals_the_density_written_out():
+    """-log q(x) per coordinate from the two Gaussian densities themselves, summed over dimensions."""
+    x = torch.tensor([[0.0, 1.0, -1.3], [0.7, -0.2, 2.5]], dtype=torch.float64)
+    for sigma in (0.25, 0.5, 1.0):
+        def q(v):
+            n = lambda m: math.exp(-(v - m) ** 2 / (2 * sigma ** 2)) / (sigma * math.sqrt(2 * math.pi))
+            return 0.5 * n(1.0) + 0.5 * n(-1.0)
+        want = sum(-sum(math.log(q(v)) for v in row) for row in x.tolist()) / len(x)
+        assert mixture_cross_entropy(x, sigma).item() == pytest.approx(want, rel=1e-10)
+    # large |x| / sigma^2 stays finite (the log cosh is evaluated stably)
+    assert torch.isfinite(mixture_cross_entropy(torch.tensor([[400.0]]), 0.1))
+
+
+def test_mixture_kl_of_the_target_against_itself_is_near_zero():
+    """Samples of Q itself: KL(Q || Q) = 0 up to the estimator's error; a wider P has a clearly positive KL."""
+    g = torch.Generator().manual_seed(0)
+    sigma, n, d = 0.3, 4000, 2
+    t = (torch.randint(0, 2, (n, d), generator=g) * 2 - 1).double() + sigma * torch.randn(n, d, generator=g).double()
+    assert abs(binary_kl_loss(t, k=3, nu="mixture", sigma=sigma).item()) < 0.02
+    wide = torch.randn(n, d, generator=g, dtype=torch.float64)
+    assert binary_kl_loss(wide, k=3, nu="mixture", sigma=sigma).item() > 0.5
+
+
+def test_mixture_pull_fades_at_the_corners_through_tanh():
+    """Per pre-activation a with h = tanh(a): the mixture's gradient vanishes as codes saturate (like every
+    other term's through tanh'), while the nearest-corner term's log ||h - sign h|| keeps pulling."""
+    def grad_at(scale, nu):
+        g = torch.Generator().manual_seed(1)
+        a = (torch.where(torch.rand(256, 32, generator=g) < 0.5, 1.0, -1.0) * scale
+             + 0.3 * torch.randn(256, 32, generator=g)).requires_grad_(True)
+        binary_kl_loss(torch.tanh(a), k=3, nu=nu).backward()
+        return a.grad.abs().mean().item()
+    assert grad_at(6.0, "mixture") < 1e-3 * grad_at(1.0, "mixture")
+    assert grad_at(6.0, "nearest_corner") > 0.5 * grad_at(1.0, "nearest_corner")
+
+
+@pytest.mark.parametrize("bits", [16, 32, 64])
+def test_mixture_kl_binarizes_balances_and_decorrelates_at_many_bits(bits):
+    """The free-output acceptance toy of the default (above), for the mixture target."""
+    from semhash_lib.toy import chance_correlation
+
+    st = _free_output_toy(bits, nu="mixture", k=3)
+    assert st["quant_error"] < 0.2 and st["near_zero"] < 0.05 and st["max_sign_balance"] < 0.3
+    assert st["mean_abs_corr"] < 1.5 * chance_correlation(256)
+
+
+def test_mixture_kl_binds_unbounded_outputs_to_the_corners():
+    """Free outputs that start far outside the cube (scale 5, quantization error ~ 10): the mixture's
+    cross-entropy pulls them back to the corners; what remains is about the target's own spread sigma^2
+    (KL is minimal at P = Q, which scatters each bit N(+-1, sigma^2))."""
+    from semhash_lib.toy import optimise_free_outputs
+
+    sigma = 0.25
+    h0 = optimise_free_outputs(lambda x: x.sum() * 0, 16, n=256, steps=0, init_scale=5.0)
+    h = optimise_free_outputs(lambda x: binary_kl_loss(x, nu="mixture", k=3, sigma=sigma), 16, n=256, steps=300,
+                              lr=0.05, init_scale=5.0)
+    assert quantization_error(h0) > 5.0
+    assert quantization_error(h) < 4 * sigma ** 2
+    assert 0.9 < h.abs().mean().item() < 1.25
+
+
+def test_spread_is_the_negative_entropy_estimate_per_bit():
+    h, _ = spread_around_corners(seed=4, n=64, bits=8)
+    assert binary_kl_loss(h, nu="spread", k=2).item() == pytest.approx(-kl_entropy(h, k=2).item() / 8, rel=1e-9)
+    mixture = binary_kl_loss(h, nu="mixture", k=2, sigma=0.5).item()
+    assert mixture == pytest.approx((-kl_entropy(h, k=2) + mixture_cross_entropy(h, 0.5)).item() / 8, rel=1e-9)
+
+
 def test_binary_kl_rejects_bad_input():
     h, _ = spread_around_corners(seed=2, n=16, bits=4)
     with pytest.raises(ValueError, match="unknown KL target"):
@@ -284,6 +365,10 @@ def test_binary_kl_rejects_bad_input():
         binary_kl_loss(h, target="noisy_corners")
     with pytest.raises(ValueError, match="group_bits"):
         binary_kl_loss(h, nu="grouped", group_bits=0)
+    with pytest.raises(ValueError, match="sigma"):
+        binary_kl_loss(h, nu="mixture", sigma=0.0)
+    with pytest.raises(ValueError, match="own target density"):
+        binary_kl_loss(h, nu="mixture", target="noisy_corners")
     with pytest.raises(ValueError, match="2-d"):
         binary_kl_loss(h[0])
     bad = h.clone()

@@ -63,6 +63,30 @@ def test_scaled_tanh_beta_is_settable_and_saved():
         net.beta = 0.0
 
 
+def test_bottleneck_and_activation_run_in_float32_under_bf16_autocast():
+    """Under autocast the backbone may run in bf16, but the bottleneck and tanh run in float32: h equals the
+    float32 computation on the bf16 features, and saturated outputs (|z| ~ 5) are not rounded to exactly +-1
+    (bf16 has 8 bits of mantissa: tanh(5) would be 1.0), so terms measuring the distance to the corners keep a
+    gradient."""
+    torch.manual_seed(0)
+    backbone = nn.Sequential(nn.Linear(12, 12))
+    backbone.feature_dim = 12
+    net = HashingNetwork(backbone, 16, num_classes=4)
+    with torch.no_grad():
+        net.bottleneck.weight.mul_(20.0)
+    x = torch.randn(32, 12)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        h, logits = net(x)
+        feats = backbone(x)
+    assert h.dtype == torch.float32
+    want = torch.tanh(nn.functional.linear(feats.float(), net.bottleneck.weight, net.bottleneck.bias))
+    torch.testing.assert_close(h, want, rtol=0, atol=0)
+    saturated = h.abs() > 0.999
+    assert saturated.any() and (h[saturated].abs() < 1).any()
+    (1 - h.abs()).sum().backward()
+    assert net.bottleneck.weight.grad.abs().sum() > 0
+
+
 def test_hashing_network_rejects_bad_arguments():
     backbone = build_backbone("features", feature_dim=6)[0]
     for bits in (0, -3, 2.5, True):

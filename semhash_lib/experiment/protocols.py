@@ -24,7 +24,7 @@ __all__ = ["PROTOCOLS", "METRIC_COLUMNS", "protocol_indices", "evaluate"]
 
 PROTOCOLS = ("train_db", "test_vs_test", "zs_unseen", "zs_mixed")
 METRIC_COLUMNS = ("map@1000", "map@all", "mahp@250", "cont_map@1000", "cont_mahp@250", "drop_map@1000",
-                  "drop_mahp@250", "near_zero", "quant_error", "bit_balance", "code_entropy")
+                  "drop_mahp@250", "near_zero", "quant_error", "bit_balance", "code_entropy", "bit_corr")
 
 
 def protocol_indices(protocol: str, data: ExperimentData, train_classes: Sequence[int] | None = None
@@ -54,7 +54,8 @@ def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows
     ranking, ties by database index), ``cont_*`` the same metrics ranking by ``continuous_rank`` distance on
     ``h`` itself, ``drop_*`` = continuous - binary (the information lost by rounding, ``docs/paper.md``
     §5.3), and code statistics of the query outputs (``near_zero`` = share of |h| < 0.1, ``quant_error`` =
-    mean (h - sign h)^2, ``bit_balance``, ``code_entropy``). mAHP uses ``class_similarity`` (C x C) when
+    mean (h - sign h)^2, ``bit_balance``, ``code_entropy``, ``bit_corr`` = mean |off-diagonal Pearson
+    correlation| of the bits). mAHP uses ``class_similarity`` (C x C) when
     given, else the data's own (the training targets). Caption data (no labels): mAP is NaN and mAHP uses the
     per-pair sentence similarity (1 + cos) / 2 of the target embeddings. ``k`` is capped at the database size."""
     from .. import metrics
@@ -94,5 +95,7 @@ def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows
     out[f"drop_mahp@{k_mahp}"] = out[f"cont_mahp@{k_mahp}"] - out[f"mahp@{k_mahp}"]
     stats = code_statistics(h_query)
     out.update(near_zero=float(stats["near_zero"][0.1]), quant_error=float(stats["quantization_mse"]),
-               bit_balance=float(stats["bit_balance"]), code_entropy=float(stats["code_entropy"]))
+               bit_balance=float(stats["bit_balance"]), code_entropy=float(stats["code_entropy"]),
+               bit_corr=float(np.abs(stats["bit_correlation"][~np.eye(h_query.shape[1], dtype=bool)]).mean())
+               if h_query.shape[1] > 1 else 0.0)
     return out

@@ -15,10 +15,11 @@ import torch
 
 from ._checks import check_finite, validate_batch
 
-__all__ = ["empirical_kl", "binary_kl_loss", "sample_binary_targets", "KL_TARGETS", "NU_MODES"]
+__all__ = ["empirical_kl", "binary_kl_loss", "sample_binary_targets", "kl_entropy", "mixture_cross_entropy",
+           "KL_TARGETS", "NU_MODES"]
 
 KL_TARGETS = ("uniform_corners", "noisy_corners")
-NU_MODES = ("nearest_corner", "sampled", "grouped")
+NU_MODES = ("nearest_corner", "sampled", "grouped", "mixture", "spread")
 
 
 def _kth_neighbour_distance(dist: torch.Tensor, k: int) -> torch.Tensor:
@@ -33,6 +34,62 @@ def _self_knn_distance(x: torch.Tensor, k: int) -> torch.Tensor:
     n = x.shape[-2]
     d_xx = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
     return _kth_neighbour_distance(d_xx.masked_fill(torch.eye(n, dtype=torch.bool, device=x.device), float("inf")), k)
+
+
+def _log_unit_ball_volume(d: int) -> float:
+    """log V_d, the volume of the unit Euclidean ball in R^d: (d/2) log pi - log Gamma(d/2 + 1)."""
+    return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1)
+
+
+def kl_entropy(x: torch.Tensor, k: int = 1, eps: float = 1e-8) -> torch.Tensor:
+    r"""Kozachenko-Leonenko k-NN estimate of the differential entropy H(P) (nats) from samples ``x`` (n, d).
+
+    Kozachenko & Leonenko (1987); Kraskov, Stögbauer & Grassberger (PRE 69, 2004), Eq. (20):
+
+    .. math::
+        \hat H(P) = \psi(n) - \psi(k) + \log V_d + rac{d}{n}\sum_{i=1}^{n}\log
+ho_k(i)
+
+    with :math:`
+ho_k(i)` the distance from :math:`x_i` to its k-th nearest neighbour among the other
+    samples and :math:`V_d` the volume of the unit ball. Differentiable in ``x`` through the selected
+    distances. Requires n >= k + 1.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or not x.is_floating_point():
+        raise ValueError(f"x must be a 2-d floating tensor (samples, dims), got {getattr(x, 'shape', x)!r}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1 or x.shape[0] < k + 1:
+        raise ValueError(f"k must be a positive int with n >= k + 1 samples, got k={k!r}, n={x.shape[0]}")
+    check_finite("kl_entropy input", x)
+    return _kl_entropy(x, k, eps)
+
+
+def _kl_entropy(x: torch.Tensor, k: int, eps: float) -> torch.Tensor:
+    n, d = x.shape
+    rho = _self_knn_distance(x, k)
+    const = float(torch.special.digamma(torch.tensor(float(n))) - torch.special.digamma(torch.tensor(float(k))))
+    return d * torch.log(rho + eps).mean() + const + _log_unit_ball_volume(d)
+
+
+def mixture_cross_entropy(x: torch.Tensor, sigma: float = 0.25) -> torch.Tensor:
+    r"""Exact cross-entropy H(P, Q) = -E_P log q(x) (nats, summed over dimensions, averaged over samples) of
+    the product target density Q = prod_b [ N(x_b; +1, sigma^2) / 2 + N(x_b; -1, sigma^2) / 2 ]:
+
+    .. math::
+        -\log q(x) = \sum_b \Big[rac{x_b^2 + 1}{2\sigma^2} - \log\coshrac{x_b}{\sigma^2}
+                     + \logig(\sigma\sqrt{2\pi}ig)\Big]
+
+    (the two Gaussians' exponents share (x^2 + 1) / (2 sigma^2); their sum is 2 cosh(x / sigma^2) times the
+    rest). Gradient per coordinate (x_b - tanh(x_b / sigma^2)) / sigma^2: zero at the modes x = +-1 (to
+    within e^{-2/sigma^2}), a pull toward the nearest mode proportional to the distance near it, and a
+    restoring force beyond it, so unbounded outputs are held at the corners' scale.
+    """
+    if not (isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and sigma > 0):
+        raise ValueError(f"sigma must be a number > 0 (the width of the target's Gaussians), got {sigma!r}")
+    s2 = float(sigma) ** 2
+    z = (x / s2).abs()
+    log_cosh = z + torch.log1p(torch.exp(-2 * z)) - math.log(2.0)
+    per_coord = (x * x + 1) / (2 * s2) - log_cosh + math.log(float(sigma) * math.sqrt(2 * math.pi))
+    return per_coord.sum(dim=-1).mean()
 
 
 def empirical_kl(x: torch.Tensor, y: torch.Tensor, k: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -109,11 +166,11 @@ def sample_binary_targets(m: int, bits: int, target: str = "uniform_corners", no
 def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None = None, per_bit: bool = True,
                    generator: torch.Generator | None = None, target: str = "uniform_corners",
                    noise_std: float = 0.1, symmetric: bool = False, eps: float = 1e-8,
-                   nu: str = "nearest_corner", group_bits: int = 3) -> torch.Tensor:
+                   nu: str = "nearest_corner", group_bits: int = 3, sigma: float = 0.25) -> torch.Tensor:
     r"""The paper's KL term: a k-NN estimate of KL(P_h || Q) from the batch of codes ``h`` (n, K) to Q, the
     uniform distribution on the corners {-1, +1}^K, divided by K (``per_bit``).
 
-    Three estimators of the target side (``nu``; reconstruction, see ``docs/reconstruction.md``):
+    Five variants (``nu``; reconstruction, see ``docs/reconstruction.md``):
 
     - ``"nearest_corner"`` (**default**): the m -> inf limit of :func:`empirical_kl` for uniform corners,
 
@@ -134,7 +191,8 @@ def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None =
     - ``"grouped"``: the bits are split into random groups of ``group_bits`` = g (a fresh random partition
       at every call; the last group may be smaller), and the estimate is the mean over groups of
       :func:`empirical_kl` between the g-dimensional projection of the batch and m = 4n fresh samples of
-      the g-bit corners (2^g << m, so the target side is sampled well):
+      the g-bit corners (2^g << m, so the target side is sampled well); the loss is the **sum** of the group
+      estimates divided by K (``per_bit``), i.e. the mean per bit, not the mean over groups:
 
       .. math::
           \mathcal L_{KL} = \frac1K\sum_{G} \hat D\big(P_{h_G}\,\|\,Q_G\big)
@@ -146,6 +204,27 @@ def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None =
       default k is therefore the expected number of codes per corner, k = max(1, n // 2^g) (``k`` given
       explicitly > 1 is used as given): rho_k reaches into the next corner while nu_k stays inside the
       own corner's m / 2^g targets. Cost: ceil(K/g) estimates of n x 5n distances per call.
+    - ``"mixture"``: the decomposition KL(P||Q) = -H(P) + H(P, Q) with a *known* target density, so that only
+      the entropy of the batch is estimated from samples (:func:`kl_entropy`, the rho_k term) and the
+      cross-entropy is computed exactly (:func:`mixture_cross_entropy`): Q per bit the mixture
+      N(+1, ``sigma``^2) / 2 + N(-1, ``sigma``^2) / 2,
+
+      .. math::
+          \mathcal L_{KL} = \frac1K\Big[-\hat H_{KL}(P_h) + \frac1n\sum_i -\log q(h_i)\Big]
+
+      Unlike ``"nearest_corner"`` (whose log ||h - sign h|| pulls *harder* as h nears its corner, so through
+      tanh its gradient grows as codes saturate while every other term's fades), the cross-entropy's pull
+      (h - tanh(h / sigma^2)) / sigma^2 vanishes at the corners, and beyond them it pulls back, so it also
+      binds the scale of unbounded (linear) outputs. A smoothed-uniform target ((1 - a) sign(u) + a u) has a
+      density that is flat inside its support and zero outside: its cross-entropy has no gradient inside and
+      is infinite outside, hence the Gaussian mixture. Q has a density, so the estimate is a real KL (nats
+      per bit, constants included: psi(n) - psi(k) + log V_K).
+    - ``"spread"``: the entropy part alone, -H_KL(P_h) / K (the rho_k term of every variant): a control that
+      spreads the codes without pulling them to the corners.
+
+    ``k`` of the rho_k term: with k = 1 the spread term repels each code's nearest neighbour, usually a
+    code of its own class that the similarity loss wants identical; a k larger than the number of its
+    class-mates in the batch reaches past them (``semhash_lib.ablation.k_past_own_class`` measures it).
 
     Minimising the estimate pulls every h_i toward a corner and pushes the codes apart (hence balanced,
     decorrelated bits). For exact corners Q has no density and KL(P||Q) is infinite; every variant is a
@@ -156,7 +235,7 @@ def binary_kl_loss(h: torch.Tensor, k: int = 1, num_target_samples: int | None =
     """
     validate_batch(h, min_batch=k + 1 if isinstance(k, int) else 2)
     return _binary_kl(h, k, num_target_samples, per_bit, generator, target, noise_std, symmetric, eps, nu,
-                      group_bits)
+                      group_bits, sigma)
 
 
 def _nearest_corner_kl(h: torch.Tensor, k: int, eps: float) -> torch.Tensor:
@@ -198,7 +277,7 @@ def _grouped_kl(h: torch.Tensor, k: int | None, group_bits: int, m: int | None, 
 def _binary_kl(h: torch.Tensor, k: int = 1, num_target_samples: int | None = None, per_bit: bool = True,
                generator: torch.Generator | None = None, target: str = "uniform_corners", noise_std: float = 0.1,
                symmetric: bool = False, eps: float = 1e-8, nu: str = "nearest_corner",
-               group_bits: int = 3) -> torch.Tensor:
+               group_bits: int = 3, sigma: float = 0.25) -> torch.Tensor:
     """:func:`binary_kl_loss` on an already validated ``h`` (no device read)."""
     if nu not in NU_MODES:
         raise ValueError(f"unknown nu mode {nu!r}; choose one of {', '.join(NU_MODES)}")
@@ -207,6 +286,14 @@ def _binary_kl(h: torch.Tensor, k: int = 1, num_target_samples: int | None = Non
     n, bits = h.shape
     if n < k + 1:
         raise ValueError(f"the k={k} estimator needs a batch of at least k + 1 = {k + 1} codes, got {n}")
+    if nu in ("mixture", "spread"):
+        if symmetric or target != "uniform_corners":
+            raise ValueError(f"nu={nu!r} uses its own target density (mixture of N(+-1, sigma^2)); target and "
+                             "symmetric do not apply")
+        loss = -_kl_entropy(h, k, eps)
+        if nu == "mixture":
+            loss = loss + mixture_cross_entropy(h, sigma)
+        return loss / bits if per_bit else loss
     if nu == "nearest_corner":
         if target != "uniform_corners" or symmetric:
             raise ValueError("nu='nearest_corner' (the default) is the m -> inf limit for target='uniform_corners' "

@@ -54,7 +54,7 @@ class HashingNetwork(nn.Module):
 
     - ``backbone``: an ``nn.Module`` mapping x to (B, D) features; D is read from its ``feature_dim``
       attribute (as :func:`semhash_lib.models.build_backbone` sets) or from a lazy first call when absent.
-    - bottleneck ``Linear(D, bits)`` followed by ``activation``:
+    - bottleneck ``Linear(D, bits)`` followed by ``activation``, both in float32 under autocast:
 
       * ``"tanh"``: h = tanh(z) (default; reconstruction, docs/paper.md §4.1);
       * ``"none"``: h = z (DPSH, DSH use an unbounded linear output);
@@ -99,7 +99,13 @@ class HashingNetwork(nn.Module):
         self._beta.fill_(value)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = self.bottleneck(self.backbone(x))
+        features = self.backbone(x)
+        # The bottleneck and its activation run in float32 even under autocast: in bf16, tanh(z) is exactly
+        # +-1 for |z| >~ 3.5, and every term that measures the distance of h to the corners loses its gradient.
+        if features.dtype in (torch.float16, torch.bfloat16):
+            features = features.float()
+        with torch.autocast(features.device.type, enabled=False):
+            z = self.bottleneck(features)
         if self.activation == "tanh":
             h = torch.tanh(z)
         elif self.activation == "scaled_tanh":
