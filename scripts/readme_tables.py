@@ -82,13 +82,15 @@ def main(profile: str) -> None:
         t = pd.read_csv(res / name)
         print(f"\n## {name}\n")
         print(wide(t, cols, list(dict.fromkeys(t["method"]))))
-    kl = res / f"kl_regimes_{profile}.csv"
+    kl = res / f"kl_ablation_summary_{profile}.csv"
     if kl.exists():
         t = pd.read_csv(kl)
-        print(f"\n## {kl.name}\n")
-        metrics = ["quant_error", "near_zero", "drop_mahp@250", "mahp@250", "map@1000"]
-        s = format_mean_std(summarize(t, metrics, by=("regime", "bits", "method")), metrics, 3)
-        print(s.to_markdown(index=False))
+        t = t[t["protocol"] == "test_vs_test"]
+        print(f"\n## {kl.name} (test vs test; paired difference, 95 % interval over seeds)\n")
+        t = t.assign(diff=t["diff"].map("{:+.3f}".format),
+                     interval=[f"[{a:+.3f}, {b:+.3f}]" for a, b in zip(t["ci_low"], t["ci_high"])])
+        print(t[["regime", "bits", "arm", "reference", "metric", "arm_mean", "reference_mean", "diff", "interval",
+                 "n_seeds", "verdict"]].round(3).to_markdown(index=False))
     for name in (f"sentence_vs_wordnet_{profile}.csv", f"captions_{profile}.csv", f"trivial_solutions_{profile}.csv"):
         if (res / name).exists():
             t = pd.read_csv(res / name)

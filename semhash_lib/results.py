@@ -18,7 +18,7 @@ import pandas as pd
 
 from .plotting.style import method_color
 
-__all__ = ["summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
+__all__ = ["write_table", "summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
            "precision_curves", "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
@@ -31,11 +31,23 @@ GROUP = ("dataset", "protocol", "method", "bits")
 #: metrics that :func:`compare_to_reference` checks by default
 COMPARE_METRICS = ("map@1000", "mahp@250")
 #: columns that also tell runs apart when both tables have them: the similarity mAHP was computed with, the
-#: training targets (``sentence_vs_wordnet_*.csv`` holds the same methods trained on two kinds of targets)
-OPTIONAL_KEYS = ("eval_similarity", "similarity", "targets")
+#: training targets (``sentence_vs_wordnet_*.csv`` holds the same methods trained on two kinds of targets),
+#: the training regime and the binarisation-term arm of the KL ablation (``kl_ablation_*.csv``: one method)
+OPTIONAL_KEYS = ("eval_similarity", "similarity", "targets", "regime", "arm")
 #: statuses of a :func:`compare_to_reference` row
 COMPARED, MISSING, NOT_IN_REFERENCE = "compared", "missing in reproduction", "not in reference"
 NO_VALUE, NO_REFERENCE_VALUE = "no value in reproduction", "no value in reference"
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``table`` as CSV at ``path`` atomically (a reader never sees half a file); returns the path."""
+    from .io import atomic_write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as f:
+        table.to_csv(f, index=False)
+    return path
 
 
 def summarize(table: pd.DataFrame, metrics: Sequence[str], by: Sequence[str] = GROUP) -> pd.DataFrame:

@@ -37,7 +37,7 @@ LAYERS: dict[str, int] = {
     "semhash_lib.experiment.data": 5, "semhash_lib.experiment.protocols": 6, "semhash_lib.experiment.grid": 7,
     "semhash_lib.experiment": 7,
     # 8: studies built on grids
-    "semhash_lib.tuning": 8, "semhash_lib.regimes": 8,
+    "semhash_lib.tuning": 8, "semhash_lib.regimes": 8, "semhash_lib.ablation": 8,
     # 9: results tables and figures
     "semhash_lib.results": 9, "semhash_lib.plotting": 9,
     # 10: what notebooks and the command line start from

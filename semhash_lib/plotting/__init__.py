@@ -8,8 +8,9 @@
 - :mod:`.toy` — the free-output toys of notebook 00 (KL geometry in 2-d / 3-d, training panels and GIF,
   many-bits histograms, code vs target distance, the trivial solution) and ``toy_controls`` (live widgets).
 - :mod:`.tables` — figures of results tables (metric by code length per protocol or group, mAP vs mAHP);
-  :mod:`.regimes` — the KL-regime figure. Both import :mod:`semhash_lib.results` and are therefore not
-  re-exported here: import them as ``semhash_lib.plotting.tables`` / ``semhash_lib.plotting.regimes``.
+  :mod:`.ablation` — the KL ablation's paired differences with their intervals. ``tables`` imports
+  :mod:`semhash_lib.results` and is therefore not re-exported here: import it as ``semhash_lib.plotting.tables``
+  (and the ablation figure as ``semhash_lib.plotting.ablation``).
 """
 
 from .codes import plot_bit_correlations, plot_code_histograms
