@@ -9,7 +9,11 @@ where it stopped: finished trials are kept, a trial that was running is re-queue
 parameters (and its training resumes from its checkpoint), and only the missing trials are run.
 
 The profile's ``tune`` section sets ``methods``, ``trials`` (per method), ``bits`` (the code length
-tuned at; the parameters are then used at every length), ``n_val`` and ``seed``. The result,
+tuned at; the parameters are then used at every length), ``n_val`` and ``seed``. A method with a ``base``
+(:attr:`semhash_lib.methods.MethodSpec.base`: the semhash family on ``semhash_no_kl``) is tuned after its
+base, on top of the base's best parameters, searching only its own term with the same number of trials;
+its entry holds the base's parameters and its own, and its study is named after the base parameters, so a
+re-tuned base starts a new study instead of mixing trials. The result,
 ``results/tuned_<profile>.yaml``, holds per method the best parameters, ``n_trials``, the best
 validation values and the study file; profiles read it back through their ``tuned:`` key.
 """
@@ -25,7 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .io import atomic_write, project_root
-from .methods import Choice, LogUniform, Uniform, apply_params, get_method
+from .methods import Choice, LogUniform, Uniform, apply_params, get_method, merge_loss_options
 
 __all__ = ["tune", "tune_method", "space_signature", "TuningError", "OBJECTIVE"]
 
@@ -78,10 +82,18 @@ def validation_scores(model, data, k_map: int = 1000, k_mahp: int = 250) -> dict
                 hq, hdb, yq, ydb, k=k2, class_similarity=S))}
 
 
-def _open_study(storage_path: Path, profile: str, method: str, bits: int, seed: int, n_val: int, base_key: str):
+def _params_key(params: dict) -> str:
+    """A short stable hash of a parameter dict (names a study tuned on top of shared parameters)."""
+    from .io import cache_key
+
+    return cache_key({k: _plain(v) for k, v in sorted(params.items())})[:8]
+
+
+def _open_study(storage_path: Path, profile: str, method: str, bits: int, seed: int, n_val: int, base_key: str,
+                suffix: str = ""):
     import optuna
 
-    name = f"{profile}:{method}:{bits}b"
+    name = f"{profile}:{method}:{bits}b{suffix}"
     url = f"sqlite:///{storage_path}"
     storage = optuna.storages.RDBStorage(url)
     attrs = {"profile": profile, "method": method, "bits": bits, "seed": seed, "n_val": n_val,
@@ -129,13 +141,14 @@ def _requeue_interrupted(study) -> None:
 
 def tune_method(method: str, base_config, data, n_trials: int, storage_path: str | os.PathLike, profile: str,
                 bits: int, seed: int = 0, n_val: int = 5000, runs_dir: str | os.PathLike | None = None,
-                progress: bool = True) -> dict:
+                progress: bool = True, shared: dict | None = None) -> dict:
     """Run ``method``'s study until it has ``n_trials`` finished trials; returns its best entry.
 
     ``data`` is the validation view (:func:`semhash_lib.experiment.validation_data`). A trial trains
     ``base_config`` with the trial's parameters (:func:`semhash_lib.methods.apply_params`) in its own run
     folder under ``runs_dir`` (keyed by its configuration, so a re-queued trial resumes its checkpoint).
-    A trial whose loss becomes NaN/inf is recorded as failed and does not count.
+    A trial whose loss becomes NaN/inf is recorded as failed and does not count. ``shared``: fixed
+    parameters (the base method's best) applied under every trial's own; the returned ``params`` hold both.
     """
     import optuna
     from tqdm.auto import tqdm
@@ -149,8 +162,13 @@ def tune_method(method: str, base_config, data, n_trials: int, storage_path: str
         raise TuningError(f"trials must be a positive int, got {n_trials!r}")
     storage_path = Path(storage_path)
     storage_path.parent.mkdir(parents=True, exist_ok=True)
+    shared = dict(shared or {})
     base = base_config.replace(method=method, bits=int(bits), tuned={})
-    study = _open_study(storage_path, profile, method, int(bits), seed, n_val, config_key(base))
+    if shared:
+        changes = apply_params(shared)
+        base = base.replace(**{**changes, "loss": merge_loss_options(base.loss, changes.get("loss", {}))})
+    study = _open_study(storage_path, profile, method, int(bits), seed, n_val, config_key(base),
+                        f":on-{get_method(method).base}-{_params_key(shared)}" if shared else "")
     _requeue_interrupted(study)
     runs_dir = Path(runs_dir) if runs_dir is not None else project_root() / "data" / "tune" / profile
 
@@ -159,7 +177,8 @@ def tune_method(method: str, base_config, data, n_trials: int, storage_path: str
 
     def objective(trial) -> float:
         params = _suggest(trial, method, int(bits))
-        cfg = base.replace(**apply_params(params))
+        changes = apply_params(params)
+        cfg = base.replace(**{**changes, "loss": merge_loss_options(base.loss, changes.get("loss", {}))})
         cfg = cfg.replace(out_dir=str(runs_dir / f"{method}-{int(bits)}b" / config_key(cfg)))
         t0 = time.perf_counter()
         try:
@@ -187,7 +206,7 @@ def tune_method(method: str, base_config, data, n_trials: int, storage_path: str
     finally:
         bar.close()
     best = study.best_trial
-    return {"params": {k: _plain(v) for k, v in best.params.items()}, "n_trials": done(),
+    return {"params": {**shared, **{k: _plain(v) for k, v in best.params.items()}}, "n_trials": done(),
             "best": {OBJECTIVE: float(best.value),
                      "val_map@1000": float(best.user_attrs.get("val_map@1000", float("nan")))},
             "best_trial": int(best.number), "study": study.study_name,
@@ -251,15 +270,45 @@ def tune(profile: dict, methods: Sequence[str] | None = None, trials: int | None
               "split": "validation: class-stratified n_val of the training split (fit = the rest); test unused",
               "methods": dict(previous)}
     t0 = time.perf_counter()
-    for m in methods:
+    for m in _bases_first(methods):
         t_m = time.perf_counter()
-        entry = tune_method(m, base, vdata, trials, storage, name, bits, seed, n_val, progress=progress)
+        shared = _shared_params(m, result["methods"], out)
+        entry = tune_method(m, base, vdata, trials, storage, name, bits, seed, n_val, progress=progress,
+                            shared=shared)
+        if shared:
+            entry["shared_base"] = get_method(m).base
         entry["seconds"] = round(time.perf_counter() - t_m, 1)
         result["methods"][m] = entry
         _write_yaml(out, result)          # after every method: a killed tune keeps what it finished
     result["seconds"] = round(time.perf_counter() - t0, 1)
     _write_yaml(out, result)
     return result
+
+
+def _bases_first(methods: Sequence[str]) -> list[str]:
+    """``methods`` in their order, except that a method's base (when also listed) comes before it."""
+    ordered: list[str] = []
+    for m in methods:
+        base = get_method(m).base
+        if base in methods and base not in ordered:
+            ordered.append(base)
+        if m not in ordered:
+            ordered.append(m)
+    return ordered
+
+
+def _shared_params(method: str, tuned: dict, out: Path) -> dict:
+    """The tuned parameters of ``method``'s base (``{}`` for a method without one); an error naming the command
+    when the base has not been tuned yet."""
+    base = get_method(method).base
+    if base is None:
+        return {}
+    entry = tuned.get(base)
+    if not entry or not entry.get("params"):
+        raise TuningError(f"{method} is tuned on top of {base}'s parameters (the semhash family's shared base), "
+                          f"but {out} has no {base} entry; tune it first: semhash tune --methods {base} {method}")
+    own = set(get_method(method).search_space)
+    return {k: v for k, v in entry["params"].items() if k not in own}
 
 
 def _write_yaml(path: Path, obj: dict) -> None:

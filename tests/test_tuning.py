@@ -70,8 +70,9 @@ def test_every_search_space_point_is_a_valid_config(name):
     can never fail on a misspelt option)."""
     import itertools
 
-    space = M.get_method(name).search_space
-    assert {"lr", "weight_decay"} <= set(space)
+    spec = M.get_method(name)
+    space = {**(M.get_method(spec.base).search_space if spec.base else {}), **spec.search_space}
+    assert {"lr", "weight_decay"} <= set(space)                            # its own, or its base's
     corners = []
     for key, dist in space.items():
         corners.append([(key, v) for v in (dist.values if isinstance(dist, M.Choice) else dist.bounds(32))])
@@ -114,18 +115,42 @@ def trials_of(storage, study):
 def test_tune_writes_best_parameters_and_resumes_without_losing_trials(tmp_path):
     data, prof = synthetic_data(), write_profile(tmp_path)
     storage, out = tmp_path / "s.sqlite3", tmp_path / "tuned.yaml"
-    res = tuning.tune(load_profile(prof), methods=["semhash"], storage=storage, out=out, progress=False, data=data)
-    entry = res["methods"]["semhash"]
-    assert entry["n_trials"] == 2 and set(entry["params"]) == set(M.get_method("semhash").search_space)
+    res = tuning.tune(load_profile(prof), methods=["semhash_no_kl"], storage=storage, out=out, progress=False,
+                      data=data)
+    entry = res["methods"]["semhash_no_kl"]
+    assert entry["n_trials"] == 2 and set(entry["params"]) == set(M.get_method("semhash_no_kl").search_space)
     assert 0 < entry["best"]["val_mahp@250"] <= 1 and 0 < entry["best"]["val_map@1000"] <= 1
-    first = trials_of(storage, "synth:semhash:8b")
+    first = trials_of(storage, "synth:semhash_no_kl:8b")
     # more trials later: the first two are kept as they were, one is added
-    tuning.tune(load_profile(prof), methods=["semhash"], trials=3, storage=storage, out=out, progress=False, data=data)
-    now = trials_of(storage, "synth:semhash:8b")
+    tuning.tune(load_profile(prof), methods=["semhash_no_kl"], trials=3, storage=storage, out=out, progress=False,
+                data=data)
+    now = trials_of(storage, "synth:semhash_no_kl:8b")
     assert now[:2] == first and len(now) == 3 and now[2][1] == "COMPLETE"
     # the written file feeds training: a profile that names it puts the params into every config
-    assert load_tuned(out)["semhash"] == yaml.safe_load(out.read_text())["methods"]["semhash"]["params"]
-    assert yaml.safe_load(out.read_text())["methods"]["semhash"]["n_trials"] == 3
+    assert load_tuned(out)["semhash_no_kl"] == yaml.safe_load(out.read_text())["methods"]["semhash_no_kl"]["params"]
+    assert yaml.safe_load(out.read_text())["methods"]["semhash_no_kl"]["n_trials"] == 3
+
+
+def test_the_semhash_family_tunes_only_its_term_on_the_shared_base(tmp_path):
+    """semhash_quant after semhash_no_kl (whatever order is asked): its trials search loss.quant alone, on top
+    of semhash_no_kl's best parameters, which its entry repeats unchanged; without a tuned base it is refused."""
+    data, prof = synthetic_data(), write_profile(tmp_path)
+    storage, out = tmp_path / "s.sqlite3", tmp_path / "tuned.yaml"
+    with pytest.raises(tuning.TuningError, match="tune it first"):
+        tuning.tune(load_profile(prof), methods=["semhash_quant"], storage=storage, out=out, progress=False, data=data)
+    assert not out.exists()
+    res = tuning.tune(load_profile(prof), methods=["semhash_quant", "semhash_no_kl"], storage=storage, out=out,
+                      progress=False, data=data)
+    base, quant = res["methods"]["semhash_no_kl"], res["methods"]["semhash_quant"]
+    assert list(res["methods"]) == ["semhash_no_kl", "semhash_quant"] and quant["shared_base"] == "semhash_no_kl"
+    assert quant["params"] == {**base["params"], "loss.quant": quant["params"]["loss.quant"]}
+    import optuna
+
+    names = [s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{storage}")]
+    [name] = [n for n in names if n.startswith("synth:semhash_quant:8b:on-semhash_no_kl-")]
+    assert all(set(p) == {"loss.quant"} for _, _, p in trials_of(storage, name))
+    eff = TrainConfig(method="semhash_quant", tuned=load_tuned(out)).effective()
+    assert eff.lr == base["params"]["lr"] and eff.loss["sim"] == base["params"]["loss.sim"]
 
 
 def test_a_killed_trial_is_rerun_with_its_parameters(tmp_path, monkeypatch):
