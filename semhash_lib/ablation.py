@@ -49,7 +49,7 @@ from .regimes import REGIMES, regime_config
 from .train import TrainConfig, train
 
 __all__ = ["ARMS", "arm_grid", "arm_loss", "base_config", "k_past_own_class", "resolve_grid", "ablation_splits",
-           "ablation_cells", "select_arms", "selected_points",
+           "ablation_cells", "select_arms", "selected_points", "selected_outputs",
            "run_ablation", "compare_arms", "paired_interval", "SELECTION_COLUMNS", "SUMMARY_METRICS"]
 
 #: arm -> (the loss options of its term, with ``None`` where the grid fills in a value)
@@ -287,6 +287,24 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
         table[c] = pd.to_numeric(table[c].astype(object).where(table[c].notna(), np.nan))
     lead = ["regime", "arm", "bits", "seed", "protocol", *SUMMARY_METRICS, "weight", "k", "sigma"]
     return selection, table[lead + [c for c in table.columns if c not in lead]]
+
+
+def selected_outputs(base: TrainConfig, data: ExperimentData, selection: pd.DataFrame, bits: int, n_val: int = 2500,
+                     runs_dir: str | os.PathLike = "data/runs/ablation", seed: int = 0) -> dict[str, np.ndarray]:
+    """``{"<regime> · <arm>": h}``: the pre-sign outputs of ``data``'s test split from each arm's selected run
+    at ``bits`` (seed ``seed``; read from the run folders :func:`run_ablation` wrote, trained there if
+    missing), for histograms."""
+    from .train import encode
+
+    tdata = ablation_splits(data, n_val)[1]
+    chosen = selected_points(selection)
+    out = {}
+    for row in chosen[chosen["bits"] == int(bits)].to_dict("records"):
+        point = {k: (None if pd.isna(row[k]) else row[k]) for k in ("weight", "k", "sigma")}
+        cfg = _arm_config(base, row["regime"], int(bits), row["arm"], point, Path(runs_dir))
+        run = cfg.replace(seed=int(seed), out_dir=str(Path(cfg.out_dir) / f"{cfg.method}-{int(bits)}b-s{int(seed)}"))
+        out[f"{row['regime']} · {row['arm']}"] = encode(train(run, tdata, progress=False).model, data.x_test)[0]
+    return out
 
 
 def paired_interval(diffs: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
