@@ -2,7 +2,7 @@
 #   make reproduce   set-up, then every notebook on the quick CPU profile, computed afresh in
 #                    results/reproduced/<profile>/ and compared with the committed results/*.csv
 #   make publish     the same, written into results/ and figures/ (updates the published tables)
-#   make test        set-up, then the test suite
+#   make test        set-up, then the test suite (make test-fast: without the tests marked slow)
 # Set-up is idempotent: a stamp file skips the install when pyproject/constraints did not change.
 
 PYTHON   ?= python3
@@ -18,6 +18,7 @@ help:
 	@echo "make reproduce   set up and run all notebooks (PROFILE=$(PROFILE)) into results/reproduced/, compare with results/"
 	@echo "make publish     the same, written into results/ and figures/ (the published tables)"
 	@echo "make test        set up and run the test suite"
+	@echo "make test-fast   the same without the tests marked slow (a few minutes less)"
 	@echo "make tune        tune every method on a validation split (PROFILE=$(PROFILE)), results/tuned_<profile>.yaml"
 	@echo "make bench       retrieval and loss benchmarks"
 	@echo "make lab         set up, register the kernel \"semhash\" inside .venv and start JupyterLab on notebooks/"

@@ -31,7 +31,7 @@ import numpy as np
 from .io import atomic_write, project_root
 from .methods import Choice, LogUniform, Uniform, apply_params, get_method, merge_loss_options
 
-__all__ = ["tune", "tune_method", "space_signature", "TuningError", "OBJECTIVE"]
+__all__ = ["tune", "tune_method", "space_signature", "check_storage", "TuningError", "OBJECTIVE"]
 
 OBJECTIVE = "val_mahp@250"
 
@@ -80,6 +80,33 @@ def validation_scores(model, data, k_map: int = 1000, k_mahp: int = 250) -> dict
     return {f"val_map@{k_map}": float(metrics.mean_average_precision(hq, hdb, yq, ydb, k=k1)),
             f"val_mahp@{k_mahp}": float(metrics.mean_average_hierarchical_precision(
                 hq, hdb, yq, ydb, k=k2, class_similarity=S))}
+
+
+def check_storage(path: str | os.PathLike) -> None:
+    """An existing study file must be an Optuna SQLite database (checked before any data is read or trained,
+    and without writing to it); a missing one is created later. :class:`TuningError` naming the file."""
+    import sqlite3
+
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise TuningError(f"--storage {path} is not a file; give the path of an Optuna SQLite study file")
+    with open(path, "rb") as f:
+        header = f.read(16)
+    if header and header != b"SQLite format 3\x00":
+        raise TuningError(f"--storage {path} is not an SQLite database (an Optuna study file); give another path "
+                          "(nothing was changed)")
+    if not header:
+        return                                  # an empty file: SQLite makes it a database
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as e:
+        raise TuningError(f"--storage {path} cannot be read as SQLite ({e}); nothing was changed") from None
+    if tables and "studies" not in tables:
+        raise TuningError(f"--storage {path} is an SQLite database but not an Optuna study file (tables: "
+                          f"{', '.join(sorted(tables)[:5])}); give another path (nothing was changed)")
 
 
 def _params_key(params: dict) -> str:
@@ -257,6 +284,7 @@ def tune(profile: dict, methods: Sequence[str] | None = None, trials: int | None
     bits, n_val, seed = int(section.get("bits", 32)), int(section.get("n_val", 5000)), int(section.get("seed", 0))
     root = project_root()
     storage = Path(storage) if storage else root / "results" / "tuning" / f"{name}.sqlite3"
+    check_storage(storage)
     out = Path(out) if out else root / "results" / f"tuned_{name}.yaml"
     train_section = {k: v for k, v in prof["train"].items() if k != "tuned"}
     base = TrainConfig.from_dict({**train_section, **(section.get("train") or {})})

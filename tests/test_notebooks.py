@@ -90,6 +90,20 @@ def test_parameters_cell_only_declares_values(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_papermill_parses_every_parameter(path, caplog):
+    """papermill's own parser reads every parameter of the cell (a comment holding "=", such as ">=", made it
+    print "Unable to parse line" and drop the parameter's type and help)."""
+    import logging
+
+    import papermill
+
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        inferred = papermill.inspect_notebook(str(path))
+    assert not [r.getMessage() for r in caplog.records if "Unable to parse" in r.getMessage()]
+    assert set(inferred) == set(declared_parameters(path))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_setup_cell_is_the_shared_preamble(path):
     """The cell after the parameters cell calls ``notebook.setup(profile, "<this notebook>", globals(),
     figures_dir, results_dir)``; no notebook merges profile parameters, builds paths or run folders itself,

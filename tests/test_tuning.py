@@ -206,6 +206,28 @@ def test_tune_refuses_bad_input_and_changes_nothing(tmp_path, monkeypatch):
     assert trials_of(storage, "synth:dsh:8b") == kept
 
 
+def test_tune_checks_its_storage_file_before_any_work(tmp_path, capsys, monkeypatch):
+    """A --storage that is not an Optuna SQLite study is a one-line error before any data is read; the file
+    is left byte for byte as it was."""
+    import sqlite3
+
+    from semhash_lib import experiment
+
+    monkeypatch.setattr(experiment, "prepare_data", lambda *a, **k: pytest.fail("data was read"))
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    other = tmp_path / "other.sqlite3"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE runs (x INTEGER)")
+    for path, why in ((text, "not an SQLite database"), (other, "not an Optuna study file")):
+        before = path.read_bytes()
+        assert main(["tune", "--profile", "test", "--storage", str(path), "--out", str(tmp_path / "t.yaml")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert why in err and str(path) in err and len(err.splitlines()) == 1
+        assert path.read_bytes() == before
+    assert not (tmp_path / "t.yaml").exists()
+
+
 def test_cli_tune_errors_are_one_line_and_exit_2(capsys):
     assert main(["tune", "--profile", "test", "--methods", "nope"]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
