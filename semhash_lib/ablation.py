@@ -49,7 +49,7 @@ from .regimes import REGIMES, regime_config
 from .train import TrainConfig, train
 
 __all__ = ["ARMS", "arm_grid", "arm_loss", "base_config", "k_past_own_class", "resolve_grid", "ablation_splits",
-           "ablation_cells", "select_arms", "selected_points", "selected_outputs",
+           "ablation_cells", "select_arms", "selected_points", "selected_outputs", "validation_ranking",
            "run_ablation", "compare_arms", "paired_interval", "SELECTION_COLUMNS", "SUMMARY_METRICS"]
 
 #: arm -> (the loss options of its term, with ``None`` where the grid fills in a value)
@@ -245,6 +245,21 @@ def selected_points(selection: pd.DataFrame) -> pd.DataFrame:
     selection = ok
     idx = selection.groupby(["regime", "bits", "arm"], sort=False)["val_mahp@250"].idxmax()
     return selection.loc[idx].reset_index(drop=True)
+
+
+def validation_ranking(selection: pd.DataFrame, arms: Sequence[str] | None = None) -> pd.DataFrame:
+    """How ``arms`` (default: every arm in ``selection``) rank on the **validation** split: per arm the mean
+    over (regime, bits) cells of its selected validation mAHP@250, the number of cells it wins among
+    ``arms``, and its mean rank (1 = best). This is how the library's default KL variant is chosen; the test
+    split plays no part."""
+    chosen = selected_points(selection)
+    if arms is not None:
+        chosen = chosen[chosen["arm"].isin(list(arms))]
+    wide = chosen.pivot_table(index=["regime", "bits"], columns="arm", values="val_mahp@250").dropna()
+    ranks = wide.rank(axis=1, ascending=False, method="min")
+    out = pd.DataFrame({"mean_val_mahp@250": wide.mean(), "cells_won": (ranks == 1).sum(),
+                        "mean_rank": ranks.mean(), "n_cells": len(wide)})
+    return out.sort_values(["mean_rank", "mean_val_mahp@250"], ascending=[True, False]).rename_axis("arm").reset_index()
 
 
 def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str] = ("no_classifier",),

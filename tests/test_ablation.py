@@ -94,6 +94,22 @@ def test_compare_arms_pairs_seeds_and_calls_intervals_that_hold_zero_no_differen
     assert {"ci_low", "ci_high", "verdict", "n_seeds"} <= set(s.columns) and (s["n_seeds"] == 5).all()
 
 
+def test_validation_ranking_uses_each_arms_best_point_per_cell():
+    rows = []
+    for bits, scores in ((16, {"a": [0.5, 0.7], "b": [0.6], "c": [0.1, 0.65]}),
+                         (64, {"a": [0.8], "b": [0.9, 0.2], "c": [0.84]})):
+        for arm, vals in scores.items():
+            for i, v in enumerate(vals):
+                rows.append({"regime": "r", "bits": bits, "arm": arm, "weight": i, "val_mahp@250": v})
+    rows.append({"regime": "r", "bits": 64, "arm": "c", "weight": 9, "val_mahp@250": float("nan")})   # diverged
+    r = A.validation_ranking(pd.DataFrame(rows)).set_index("arm")
+    assert r.loc["a", "mean_val_mahp@250"] == pytest.approx((0.7 + 0.8) / 2)
+    assert r.loc["b", "mean_val_mahp@250"] == pytest.approx((0.6 + 0.9) / 2)
+    assert r.loc["a", "cells_won"] == 1 and r.loc["b", "cells_won"] == 1 and r.loc["c", "cells_won"] == 0
+    assert r.loc["a", "mean_rank"] == pytest.approx(2.0) and r.loc["c", "mean_rank"] == pytest.approx(2.0)
+    assert list(A.validation_ranking(pd.DataFrame(rows), arms=["a", "c"])["arm"]) == ["a", "c"]
+
+
 def test_ablation_splits_train_both_on_the_fit_split():
     data = synthetic_data()
     vdata, tdata = A.ablation_splits(data, n_val=24)
