@@ -62,3 +62,35 @@ def test_docs_paper_names_the_paper_and_points_to_the_reconstruction():
     assert "2005.04917" in text and "Arponen" in text and "Bishop" in text
     assert "Learning to hash with semantic similarity metrics and empirical KL divergence" in text
     assert "(reconstruction.md)" in text and OUTSIDE not in text
+
+
+def test_readme_is_a_short_front_door():
+    """The README is at most 200 lines: what it is, the two commands, what we found, the notebooks, the map
+    of docs/; the rest lives in docs/."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    for heading in ("## Two commands", "## What we found", "## Notebooks", "## Documentation"):
+        assert heading in text
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))],
+                         ids=lambda p: p.name)
+def test_every_relative_link_points_to_a_file(page):
+    text = page.read_text(encoding="utf-8")
+    missing = [t for t in LINK.findall(text) if not t.startswith(("http://", "https://", "mailto:"))
+               and not (page.parent / t).exists()]
+    assert not missing, f"{page.name}: links to missing files {missing}"
+
+
+def test_results_page_is_what_the_published_tables_give():
+    """docs/results.md is generated from results/*.csv and the timings files (scripts/results_page.py); a
+    table changed without regenerating the page fails here."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "results_page.py"), "--check"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
