@@ -2,6 +2,7 @@
 
 - :func:`plot_metric_by_bits` — a metric against code length, one line per method (one protocol);
 - :func:`plot_metric_bars` — a metric per method as grouped bars (tables with one code length);
+- :func:`plot_metric` — whichever suits the table: bars for one code length, lines against code length otherwise;
 - :func:`plot_metrics_by_bits` — metrics against code length, one panel per (metric, protocol);
 - :func:`plot_metric_by_bits_per_group` — a metric against code length, one line per value of a column other
   than the method (e.g. the training targets, averaged over methods);
@@ -21,8 +22,8 @@ import pandas as pd
 from ..results import summarize
 from .style import method_color
 
-__all__ = ["plot_metric_by_bits", "plot_metric_bars", "plot_metrics_by_bits", "plot_metric_by_bits_per_group",
-           "plot_map_vs_mahp"]
+__all__ = ["plot_metric", "plot_metric_by_bits", "plot_metric_bars", "plot_metrics_by_bits",
+           "plot_metric_by_bits_per_group", "plot_map_vs_mahp"]
 
 
 def _protocols(table: pd.DataFrame, protocols: Sequence[str] | None) -> list[str]:
@@ -140,6 +141,22 @@ def plot_metric_by_bits_per_group(table: pd.DataFrame, metric: str, group: str, 
     ax.legend(fontsize=8)
     ax.set_title(title or f"{metric} by {group}")
     return fig
+
+
+def plot_metric(table: pd.DataFrame, metric: str, group: str = "protocol", title: str | None = None):
+    """``metric`` of a results table in the figure that suits its code lengths. One code length: a bar per
+    method and value of ``group`` (:func:`plot_metric_bars`, titled ``"<title>, <bits> bits"``). Several:
+    ``metric`` against code length, for ``group="protocol"`` one panel per protocol with a line per method
+    (:func:`plot_metrics_by_bits`, panels titled ``"<title>, <protocol>"``), for another ``group`` one line per
+    value of that column, over every method (:func:`plot_metric_by_bits_per_group`). Returns the Figure."""
+    bits = sorted(table["bits"].unique())
+    if len(bits) == 1:
+        return plot_metric_bars(table, metric, group=group, title=f"{title}, {bits[0]} bits" if title else None)
+    if group == "protocol":
+        protocols = _protocols(table, None)
+        return plot_metrics_by_bits(table, [(metric, p) for p in protocols],
+                                    titles=[f"{title}, {p}" for p in protocols] if title else None)
+    return plot_metric_by_bits_per_group(table, metric, group, title=title)
 
 
 def plot_map_vs_mahp(table: pd.DataFrame, map_metric: str = "map@all", mahp_metric: str = "mahp@250",
