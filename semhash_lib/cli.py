@@ -5,6 +5,7 @@
     semhash tune [--profile quick] [--methods semhash dsh ...] [--trials 20]   # Optuna, validation split
     semhash list                      # the notebooks and profiles
     semhash resources                 # provision and check WordNet, the sentence model, the weights
+    semhash book [--run DIR]          # the latest run's executed notebooks and docs/ as an offline HTML book
 
 ``reproduce`` executes ``notebooks/NN_*.ipynb`` with papermill (working directory ``notebooks/``), passing
 ``profile``, ``figures_dir``, ``results_dir``, the profile's parameters for that notebook and the
@@ -369,6 +370,25 @@ def _data_command(args) -> int:
     return 0
 
 
+def _book_command(args, root: Path) -> int:
+    """``semhash book``: :mod:`semhash_lib.book` collects, then builds; a missing run or a missing Jupyter Book
+    is one line on stderr (exit status 2)."""
+    from .book import BookUnavailable, NoExecutedRun, build, collect, find_run
+
+    try:
+        run = find_run(root, args.run)
+        print(f"[semhash] book of {run}", flush=True)
+        index = build(collect(root, run, args.out / "src"), args.out / "html", quiet=not args.verbose)
+    except (NoExecutedRun, BookUnavailable) as e:
+        print(f"semhash book: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        print(f"semhash book: {e}", file=sys.stderr)
+        return 1
+    print(f"[semhash] book: {index}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     root = project_root()
     parser = argparse.ArgumentParser(prog="semhash", description=__doc__.split("\n\n")[0])
@@ -414,6 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     trn.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="list notebooks and profiles")
     sub.add_parser("resources", help="provision and check offline resources")
+    bok = sub.add_parser("book", help="the executed notebooks of the latest run and docs/ as an offline HTML book")
+    bok.add_argument("--run", type=Path, help="a folder of executed notebooks, or a run folder holding notebooks/ "
+                                              "(default: the latest of results/notebooks, results/reproduced/*/notebooks)")
+    bok.add_argument("--out", type=Path, default=root / "build" / "book",
+                     help="build folder: the sources in src/, the book in html/ (default build/book)")
+    bok.add_argument("--verbose", action="store_true", help="print Sphinx's progress, not only its warnings")
     dat = sub.add_parser("data", help="download dataset images (Conceptual Captions with img2dataset)")
     dsub = dat.add_subparsers(dest="dataset", required=True)
     dcc = dsub.add_parser("conceptual-captions", help='the images of a caption<TAB>url TSV (pip install "semhash[cc]")')
@@ -448,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "train":
         return _train_command(args)
+    if args.command == "book":
+        return _book_command(args, root)
     if args.command == "list":
         from .profiles import available_profiles
         for nb in find_notebooks(root / "notebooks"):
