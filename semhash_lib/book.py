@@ -104,7 +104,7 @@ def _landing_page(notebooks: list[Path], run: str, record: dict) -> str:
     params = record.get("parameters", {})
     profile = params.get("profile", "unknown")
     when = (record.get("end_time") or "")[:16].replace("T", " ")
-    first = next((nb for nb in notebooks if nb.name.startswith("00_")), notebooks[0])
+    toy = next((nb for nb in notebooks if nb.name.startswith("00_")), None)
     lines = [
         "# semhash: the book", "",
         "The runnable companion to Arponen & Bishop (2020), *Learning to hash with semantic similarity metrics "
@@ -112,10 +112,9 @@ def _landing_page(notebooks: list[Path], run: str, record: dict) -> str:
         "with their figures and tables, and the project's documentation. It reads offline.", "",
         "## Read first", "",
         "1. [The overview](README.md): what the method is, what the project reproduces and the published results.",
-        f"2. [{_title(first)}]({first.relative_to(first.parent.parent).as_posix()}): the method on a toy, "
-        "without data, in a few seconds.",
-        "3. The other notebooks in order (left sidebar); each opens with what you will see.",
-        "4. [The paper](docs/paper.md) and [what semhash reconstructs](docs/reconstruction.md), where the "
+        *([f"1. [{_title(toy)}](notebooks/{toy.name}): the method on a toy, without data."] if toy else []),
+        "1. The notebooks in order (left sidebar); each opens with what you will see.",
+        "1. [The paper](docs/paper.md) and [what semhash reconstructs](docs/reconstruction.md), where the "
         "paper leaves details open.", "",
         "## This run", "",
         f"The notebooks were executed by `semhash reproduce` with profile `{profile}`"
