@@ -7,11 +7,13 @@
     semhash data conceptual-captions --tsv FILE --out DIR [--max N]
     semhash list                      # the notebooks and profiles
     semhash resources                 # provision and check WordNet, the sentence model, the weights
+    semhash book [--run DIR]          # the latest run's executed notebooks and docs/ as an offline HTML book
 
 This module is the argument parser and one short function per sub-command; the work is done elsewhere:
 ``reproduce`` by :mod:`semhash_lib.reproduce` (which describes the run folder, the comparison with the published
 tables and the summary), ``tune`` by :func:`semhash_lib.tuning.tune`, ``train`` by
-:mod:`semhash_lib.experiment.single`, ``data`` by :func:`semhash_lib.data.download_conceptual_captions`.
+:mod:`semhash_lib.experiment.single`, ``data`` by :func:`semhash_lib.data.download_conceptual_captions`,
+``book`` by :mod:`semhash_lib.book`.
 Input a sub-command cannot use is refused before any work with one line on stderr and exit status 2.
 """
 
@@ -50,6 +52,12 @@ def build_parser(root: Path) -> argparse.ArgumentParser:
     trn.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("list", help="list notebooks and profiles")
     sub.add_parser("resources", help="provision and check offline resources")
+    bok = sub.add_parser("book", help="the executed notebooks of the latest run and docs/ as an offline HTML book")
+    bok.add_argument("--run", type=Path, help="a folder of executed notebooks, or a run folder holding notebooks/ "
+                                              "(default: the latest of results/notebooks, results/reproduced/*/notebooks)")
+    bok.add_argument("--out", type=Path, default=root / "build" / "book",
+                     help="build folder: the sources in src/, the book in html/ (default build/book)")
+    bok.add_argument("--verbose", action="store_true", help="print Sphinx's progress, not only its warnings")
     dat = sub.add_parser("data", help="download dataset images (Conceptual Captions with img2dataset)")
     dsub = dat.add_subparsers(dest="dataset", required=True)
     dcc = dsub.add_parser("conceptual-captions", help='the images of a caption<TAB>url TSV (pip install "semhash[cc]")')
@@ -209,6 +217,25 @@ def _resources_command() -> int:
     return 0 if all(v.startswith("ok") for v in provision().values()) else 1
 
 
+def _book_command(args, root: Path) -> int:
+    """``semhash book``: :mod:`semhash_lib.book` collects, then builds; a missing run or a missing Jupyter Book
+    is one line on stderr (exit status 2)."""
+    from .book import BookUnavailable, NoExecutedRun, build, collect, find_run
+
+    try:
+        run = find_run(root, args.run)
+        print(f"[semhash] book of {run}", flush=True)
+        index = build(collect(root, run, args.out / "src"), args.out / "html", quiet=not args.verbose)
+    except (NoExecutedRun, BookUnavailable) as e:
+        print(f"semhash book: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        print(f"semhash book: {e}", file=sys.stderr)
+        return 1
+    print(f"[semhash] book: {index}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process's arguments) and run the sub-command; returns its exit status."""
     argv = sys.argv[1:] if argv is None else argv
@@ -220,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         return _list_command(root)
     if args.command == "resources":
         return _resources_command()
+    if args.command == "book":
+        return _book_command(args, root)
     return {"tune": _tune_command, "train": _train_command, "data": _data_command}[args.command](args)
 
 
