@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages that provide offline resources: WordNet 3.0 and Fashion-MNIST.
+# Debian packages that provide offline resources: WordNet 3.0 and Fashion-MNIST; and Chromium, the headless
+# browser in which tests/test_book.py reads the HTML book (make book).
 # Installs them when running as root with apt-get available; otherwise says what to install.
 set -u
-pkgs="wordnet-base wordnet-sense-index dataset-fashion-mnist"
+pkgs="wordnet-base wordnet-sense-index dataset-fashion-mnist chromium"
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in $pkgs; do
@@ -11,6 +12,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
 else
   [ -e /usr/share/wordnet/data.noun ] || missing="$missing wordnet-base wordnet-sense-index"
   [ -d /usr/share/datasets/fashion-mnist ] || missing="$missing dataset-fashion-mnist"
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -13,6 +13,7 @@ Modules, one concept each:
 - :mod:`semhash_lib.metrics` — mAP@k, mAHP@k, precision curves, code statistics.
 - :mod:`semhash_lib.train` — one training loop for every method, checkpoints, encoding.
 - :mod:`semhash_lib.plotting` — the paper's figures.
+- :mod:`semhash_lib.book` — the executed notebooks and the docs as an HTML book that reads offline.
 """
 
 __version__ = "0.1.0"

@@ -1,6 +1,7 @@
-"""Results tables: aggregate the per-run rows of :func:`semhash_lib.experiment.run_grid` into the
-tables a reader of the paper wants (mean ± std over seeds), and draw them; :func:`precision_curves`, the
-hP@k and P@k curves of a set of trained codes under both retrieval protocols.
+"""Results tables (pandas): aggregate the per-run rows of :func:`semhash_lib.experiment.run_grid` into the
+tables a reader of the paper wants (mean ± std over seeds), compare a reproduction with the published tables,
+and :func:`precision_curves`, the hP@k and P@k curves of a set of trained codes under both retrieval protocols.
+Their figures are drawn by :mod:`semhash_lib.plotting.tables` (and :mod:`semhash_lib.plotting.curves`).
 
 The paper's own numbers are unavailable (``docs/paper.md`` §7); :data:`PUBLISHED_ANCHORS` holds
 the only published orientation values, Barz & Denzler's *continuous* 100-d class-embedding models
@@ -16,10 +17,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .plotting.style import method_color
-
-__all__ = ["write_table", "summarize", "format_mean_std", "results_markdown", "trivial_solutions", "plot_metric_by_bits", "plot_metric_bars",
-           "precision_curves", "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
+__all__ = ["write_table", "summarize", "format_mean_std", "results_markdown", "trivial_solutions", "precision_curves", "compare_to_reference", "compare_results_dirs", "comparison_report", "PUBLISHED_ANCHORS"]
 
 PUBLISHED_ANCHORS = pd.DataFrame([
     ("Barz & Denzler, Plain-11 (continuous 100-d)", "cifar100", "test_vs_test", 0.8205),
@@ -106,73 +104,6 @@ def trivial_solutions(table: pd.DataFrame, reference: str = "semhash", map_metri
     cols = list(by) + ["method", map_metric, f"{reference} {map_metric}", mahp_metric,
                        f"{reference} {mahp_metric}", "d_map", "d_mahp", "n_seeds"]
     return pd.DataFrame(rows, columns=cols)
-
-
-def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None = None, ax=None,
-                        methods: Sequence[str] | None = None, title: str | None = None):
-    """``metric`` against code length, one line per method (error bars: std over seeds). Returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    t = table if protocol is None else table[table["protocol"] == protocol]
-    if t.empty:
-        raise ValueError(f"no rows for protocol {protocol!r}")
-    s = summarize(t, [metric], by=("method", "bits"))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    else:
-        fig = ax.figure
-    for m in methods or list(dict.fromkeys(s["method"])):
-        r = s[s["method"] == m].sort_values("bits")
-        if r.empty:
-            continue
-        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], marker="o", capsize=3, label=m,
-                    color=method_color(m), lw=1.6)
-    ax.set_xscale("log", base=2)
-    bits = sorted(s["bits"].unique())
-    ax.set_xticks(bits)
-    ax.set_xticklabels([str(b) for b in bits])
-    ax.set_xlabel("bits")
-    ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    ax.set_title(title or (f"{metric} ({protocol})" if protocol else metric))
-    fig.tight_layout()
-    return fig
-
-
-def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", ax=None,
-                     methods: Sequence[str] | None = None, title: str | None = None):
-    """``metric`` per method as grouped bars, one bar per value of ``group`` (e.g. the protocols), with the
-    std over seeds as error bars and the value written on each bar. For tables with one code length, where
-    :func:`plot_metric_by_bits` would draw single points. Returns the Figure."""
-    import matplotlib.pyplot as plt
-
-    s = summarize(table, [metric], by=("method", group))
-    methods = list(methods or dict.fromkeys(s["method"]))
-    groups = list(dict.fromkeys(s[group]))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(max(5.5, 1.2 + 1.1 * len(methods) * max(1, len(groups)) ** 0.5), 3.8))
-    else:
-        fig = ax.figure
-    width = 0.8 / len(groups)
-    x = np.arange(len(methods))
-    for j, g in enumerate(groups):
-        r = s[s[group] == g].set_index("method").reindex(methods)
-        bars = ax.bar(x + (j - (len(groups) - 1) / 2) * width, r[metric], width, yerr=r[f"{metric}_std"],
-                      capsize=2, color=[method_color(m) for m in methods], alpha=1.0 - 0.45 * j,
-                      edgecolor="0.2", lw=0.5, label=str(g))
-        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
-    ax.set_xticks(x)
-    ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel(metric)
-    lo = np.nanmin(s[metric])
-    ax.set_ylim(max(0.0, lo - 0.1), min(1.0, np.nanmax(s[metric]) + 0.05))
-    ax.grid(alpha=0.3, axis="y")
-    if len(groups) > 1:
-        ax.legend(fontsize=8, title=group, title_fontsize=8)
-    ax.set_title(title or metric)
-    fig.tight_layout()
-    return fig
 
 
 def precision_curves(codes, data, queries: int = 2000, seed: int = 0, db_class_sizes: int = 3,

@@ -7,7 +7,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from semhash_lib import cli
+from semhash_lib import cli, reproduce
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -32,7 +32,7 @@ def project(tmp_path, monkeypatch):
     def must_not_run(*a, **k):
         raise AssertionError("run_notebooks was called")
 
-    monkeypatch.setattr(cli, "run_notebooks", must_not_run)
+    monkeypatch.setattr(reproduce, "run_notebooks", must_not_run)
     return tmp_path
 
 
@@ -50,14 +50,14 @@ def test_declared_parameters_reads_the_parameters_cell_with_ast(tmp_path):
     nb = _notebook(tmp_path / "01_x.ipynb",
                    "%matplotlib inline\nprofile = 'quick'  # a comment\nbits: list = [16]\na, (b, c) = 1, (2, 3)\n"
                    "d = e = None\nimport os\nif False:\n    hidden = 1\n", "not_a_parameter = 1")
-    assert cli.declared_parameters(nb) == ["profile", "bits", "a", "b", "c", "d", "e"]
+    assert reproduce.declared_parameters(nb) == ["profile", "bits", "a", "b", "c", "d", "e"]
     none = _notebook(tmp_path / "02_y.ipynb", "x = 1")
     raw = nbformat.read(none, as_version=4)
     raw.cells[1].metadata["tags"] = []
     nbformat.write(raw, none)
-    assert cli.declared_parameters(none) == []
+    assert reproduce.declared_parameters(none) == []
     assert {"profile", "figures_dir", "results_dir", "bits", "config"} <= set(
-        cli.declared_parameters(NOTEBOOKS / "03_train_hashing.ipynb"))
+        reproduce.declared_parameters(NOTEBOOKS / "03_train_hashing.ipynb"))
 
 
 def test_unknown_parameter_is_refused_with_the_declared_ones(project, capsys):
@@ -65,13 +65,13 @@ def test_unknown_parameter_is_refused_with_the_declared_ones(project, capsys):
                              "--notebook-dir", str(NOTEBOOKS)])
     assert "-p bitz: no selected notebook declares it" in line and "did you mean 'bits'?" in line
     declared = line.split("parameters declared by 03_train_hashing: ")[1].split(", ")
-    assert declared == sorted(cli.declared_parameters(NOTEBOOKS / "03_train_hashing.ipynb"))
+    assert declared == sorted(reproduce.declared_parameters(NOTEBOOKS / "03_train_hashing.ipynb"))
     assert not any(project.iterdir())                    # nothing was created
 
 
 def test_parameter_of_another_notebook_is_refused_for_the_selection(project, capsys):
     # `hierarchy` is a parameter of 01, not of 03: with only 03 selected it cannot take effect
-    assert "hierarchy" in cli.declared_parameters(NOTEBOOKS / "01_wordnet_targets.ipynb")
+    assert "hierarchy" in reproduce.declared_parameters(NOTEBOOKS / "01_wordnet_targets.ipynb")
     line = _refused(capsys, ["reproduce", "--profile", "test", "--only", "03", "-p", "hierarchy", "barz",
                              "--notebook-dir", str(NOTEBOOKS)])
     assert "-p hierarchy" in line
@@ -109,11 +109,11 @@ def test_dry_run_prints_each_notebook_with_its_parameters_and_runs_nothing(proje
 def test_overrides_go_only_to_notebooks_that_declare_them(tmp_path):
     a = _notebook(tmp_path / "nb" / "01_a.ipynb", "profile = 'x'\nfigures_dir = '.'\nresults_dir = '.'\nk = 1")
     b = _notebook(tmp_path / "nb" / "02_b.ipynb", "profile = 'x'\nfigures_dir = '.'\nresults_dir = '.'")
-    plans = dict(cli.notebook_parameters([a, b], "test", tmp_path / "f", tmp_path / "r", {"k": 5}))
+    plans = dict(reproduce.notebook_parameters([a, b], "test", tmp_path / "f", tmp_path / "r", {"k": 5}))
     assert plans[a]["k"] == 5 and "k" not in plans[b]
     assert plans[b]["figures_dir"] == str((tmp_path / "f").resolve())
-    with pytest.raises(cli.UnknownParameter, match="-p q: no selected notebook declares it"):
-        cli.run_notebooks([a, b], "test", tmp_path / "o", tmp_path / "f", tmp_path / "r", {"q": 1})
+    with pytest.raises(reproduce.UnknownParameter, match="-p q: no selected notebook declares it"):
+        reproduce.run_notebooks([a, b], "test", tmp_path / "o", tmp_path / "f", tmp_path / "r", {"q": 1})
     assert not (tmp_path / "o").exists()               # refused before anything ran or was created
 
 
@@ -121,7 +121,7 @@ def test_kernel_runs_over_ipc_in_a_private_folder(tmp_path, capfd):
     nb = _notebook(tmp_path / "nb" / "01_ipc.ipynb", "profile = 'x'\nfigures_dir = '.'\nresults_dir = '.'",
                    "import ipykernel.connect as c\ninfo = c.get_connection_info(unpack=True)\n"
                    "print(info['transport'], info['ip'])")
-    records = cli.run_notebooks([nb], "test", tmp_path / "out", tmp_path / "f", tmp_path / "r", progress=False)
+    records = reproduce.run_notebooks([nb], "test", tmp_path / "out", tmp_path / "f", tmp_path / "r", progress=False)
     text = nbformat.read(records[0]["output"], as_version=4).cells[-1].outputs[0]["text"]
     transport, prefix = text.split()
     assert transport == "ipc" and Path(prefix).is_absolute()
@@ -135,16 +135,16 @@ def test_summary_names_large_tables_with_their_shape(tmp_path):
                        columns=[f"c{j}" for j in range(100)])
     sim.insert(0, "class", [f"k{i}" for i in range(100)])
     sim.to_csv(tmp_path / "01_similarity_cifar100_wordnet_lca_height.csv", index=False)
-    pd.DataFrame({"method": [f"m{i}" for i in range(cli.SUMMARY_MAX_ROWS + 1)], "mahp@250": 0.5}).to_csv(
+    pd.DataFrame({"method": [f"m{i}" for i in range(reproduce.SUMMARY_MAX_ROWS + 1)], "mahp@250": 0.5}).to_csv(
         tmp_path / "long_quick.csv", index=False)
     wide = pd.DataFrame({f"col{j}": [0.5] * 64 for j in range(27)})   # a per-run results table: shown
     wide.insert(0, "method", [f"w{i}" for i in range(64)])
     wide.to_csv(tmp_path / "wide_quick.csv", index=False)
     pd.DataFrame({"method": ["semhash", "csq"], "mahp@250": [0.7512, 0.7]}).to_csv(tmp_path / "hashing_quick.csv",
                                                                                   index=False)
-    text = cli.write_summary([{"notebook": "01_x.ipynb", "seconds": 1.0}], "quick", tmp_path, tmp_path).read_text()
+    text = reproduce.write_summary([{"notebook": "01_x.ipynb", "seconds": 1.0}], "quick", tmp_path, tmp_path).read_text()
     assert "## 01_similarity_cifar100_wordnet_lca_height.csv\n\n100 rows x 101 columns: too large to show" in text
-    assert f"## long_quick.csv\n\n{cli.SUMMARY_MAX_ROWS + 1} rows x 2 columns: too large" in text
-    assert "k37" not in text and f"m{cli.SUMMARY_MAX_ROWS}" not in text   # neither big table is printed
+    assert f"## long_quick.csv\n\n{reproduce.SUMMARY_MAX_ROWS + 1} rows x 2 columns: too large" in text
+    assert "k37" not in text and f"m{reproduce.SUMMARY_MAX_ROWS}" not in text   # neither big table is printed
     assert "| semhash  |     0.7512 |" in text           # a small table still is
     assert "w63" in text                                 # as is a 64 x 28 table of runs

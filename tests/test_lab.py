@@ -32,7 +32,7 @@ def test_notebooks_declare_the_semhash_kernel():
 
 def test_reproduce_names_its_own_kernel():
     """papermill would otherwise look up the notebooks' ``semhash`` kernel, which a fresh machine lacks."""
-    from semhash_lib.cli import run_notebooks
+    from semhash_lib.reproduce import run_notebooks
 
     assert inspect.signature(run_notebooks).parameters["kernel"].default == "python3"
     assert "kernel_name=kernel" in inspect.getsource(run_notebooks)
@@ -173,7 +173,7 @@ def test_jupyter_server_runs_a_cell_of_notebook_00_on_the_semhash_kernel(jupyter
 @pytest.mark.timeout(300)
 def test_reproduce_runs_a_notebook_whose_kernel_is_not_registered(tmp_path):
     """A fresh machine has no ``semhash`` kernel: run_notebooks must not look up the notebook's kernelspec."""
-    from semhash_lib.cli import run_notebooks
+    from semhash_lib.reproduce import run_notebooks
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "semhash-never-registered", "display_name": "Python (semhash)",

@@ -2,6 +2,7 @@
 curves of trained codes, the code-statistics table, the tables built on similarity comparisons, and the
 figures (each checked for what it draws, not only that it draws)."""
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import matplotlib
@@ -19,7 +20,8 @@ from semhash_lib.codes import code_statistics, code_statistics_table  # noqa: E4
 from semhash_lib.plotting import (plot_bit_correlations, plot_caption_retrieval, plot_class_retrieval,  # noqa: E402
                                   plot_precision_curves, plot_similarity_heatmaps, plot_similarity_scatters,
                                   thumbnail)
-from semhash_lib.plotting.tables import plot_map_vs_mahp, plot_metric_by_bits_per_group, plot_metrics_by_bits  # noqa: E402
+from semhash_lib.plotting.tables import (plot_map_vs_mahp, plot_metric, plot_metric_by_bits_per_group,  # noqa: E402
+                                         plot_metrics_by_bits)
 from semhash_lib.profiles import load_profile  # noqa: E402
 
 from synthetic import synthetic_data  # noqa: E402
@@ -50,6 +52,31 @@ def test_setup_merges_the_profile_and_resolves_the_folders(tmp_path, monkeypatch
     ax.plot([0, 1], [0, 1])
     paths = nb.save(fig, "x")
     assert [p.name for p in paths] == ["x.png", "x.svg"] and all(p.parent == nb.figures_dir for p in paths)
+
+
+def test_session_runs_a_grid_in_the_notebook_folders_with_its_parameters(tmp_path, monkeypatch):
+    from semhash_lib import experiment
+    from semhash_lib.train import TrainConfig
+
+    calls = []
+    monkeypatch.setattr(experiment, "run_grid", lambda *args, **kw: calls.append((args, kw)) or "rows")
+    ns = {"profile": "test", "protocols": ["train_db"], "eval_queries": None, "continuous_rank": "euclidean",
+          "results_name": "hashing_test.csv"}
+    nb = notebook.setup("test", "03_train_hashing", ns, tmp_path / "f", tmp_path / "r", verbose=False)
+    data, config = SimpleNamespace(dataset="cifar100"), TrainConfig()
+    assert nb.run_grid(["semhash"], [16], [0], config, data, extra={"unseen": "3 7"}) == "rows"
+    (methods, bits, seeds, base, got), kw = calls[-1]
+    assert (methods, bits, seeds, got) == (["semhash"], [16], [0], data)
+    assert base == config.replace(out_dir=str(nb.runs_dir / "cifar100"))
+    assert kw == {"protocols": ["train_db"], "continuous_rank": "euclidean", "extra": {"profile": "test", "unseen": "3 7"},
+                  "results_path": nb.results_dir / "hashing_test.csv"}
+    assert list(kw["extra"]) == ["profile", "unseen"]
+    nb.run_grid(["semhash"], [16], [0], config, data, "cifar100-sentence", save_rows=False, protocols=["test_vs_test"])
+    (_, _, _, base, _), kw = calls[-1]
+    assert base.out_dir == str(nb.runs_dir / "cifar100-sentence")
+    assert kw == {"protocols": ["test_vs_test"], "continuous_rank": "euclidean"}     # no results file, no profile column
+    with pytest.raises(ValueError, match="no results_name"):
+        replace(nb, grid_parameters={}).run_grid(["semhash"], [16], [0], config, data)
 
 
 # ------------------------------------------------------------------ hP@k and P@k curves
@@ -178,6 +205,22 @@ def test_results_figures_draw_the_means_over_seeds():
     pts = fig.axes[0].collections[1].get_offsets()             # csq's points, 16 and 32 bits
     csq = t[(t["protocol"] == "train_db") & (t["method"] == "csq")].groupby("bits")[["map@all", "mahp@250"]].mean()
     np.testing.assert_allclose(np.asarray(pts), csq.to_numpy())
+
+
+def test_plot_metric_draws_bars_for_one_code_length_and_lines_for_several():
+    t = _table()
+    one = t[t["bits"] == 32]
+    fig = plot_metric(one, "mahp@250", title="T")
+    assert fig.axes[0].get_title() == "T, 32 bits"
+    assert len(fig.axes[0].patches) == one["method"].nunique() * one["protocol"].nunique()   # bars
+    fig = plot_metric(one, "mahp@250", group="targets")
+    assert len(fig.axes[0].patches) == one["method"].nunique() * one["targets"].nunique()
+    fig = plot_metric(t, "mahp@250", title="T")                  # lines: a panel per protocol, a line per method
+    assert [ax.get_title() for ax in fig.axes] == ["T, train_db", "T, test_vs_test"]
+    assert not fig.axes[0].patches and len(fig.axes[0].containers) == t["method"].nunique()
+    fig = plot_metric(t, "mahp@250", group="targets", title="T")  # lines: one per value of the group
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == ["T1", "T2"]
+    assert fig.axes[0].get_title() == "T"
 
 
 # ------------------------------------------------------------------ retrieval figures

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from semhash_lib.cli import NotebookFailed, declared_parameters, find_notebooks, run_notebooks
+from semhash_lib.reproduce import NotebookFailed, declared_parameters, find_notebooks, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -197,7 +197,7 @@ def test_summary_merges_partial_runs(tmp_path):
     """`semhash reproduce --only 05` must update 05's timing and keep the other notebooks' rows."""
     import json
 
-    from semhash_lib.cli import write_summary
+    from semhash_lib.reproduce import write_summary
 
     (tmp_path / "hashing_quick.csv").write_text("method,mahp@250\nsemhash,0.75\n")
     (tmp_path / "hashing_medium.csv").write_text("method,mahp@250\nsemhash,0.80\n")

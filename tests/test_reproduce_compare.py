@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from semhash_lib import cli, results
+from semhash_lib import cli, reproduce, results
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,13 +138,13 @@ def test_compare_results_dirs_pairs_per_seed_tables_of_the_profile(tmp_path):
 
 
 def test_reproduce_dirs_default_to_a_run_folder_and_publish_to_results(tmp_path):
-    d = cli.reproduce_dirs(tmp_path, "quick")
+    d = reproduce.reproduce_dirs(tmp_path, "quick")
     run = tmp_path / "results" / "reproduced" / "quick"
     assert d == {"results": run, "figures": run / "figures", "notebooks": run / "notebooks"}
-    p = cli.reproduce_dirs(tmp_path, "quick", publish=True)
+    p = reproduce.reproduce_dirs(tmp_path, "quick", publish=True)
     assert p == {"results": tmp_path / "results", "figures": tmp_path / "figures",
                  "notebooks": tmp_path / "results" / "notebooks"}
-    o = cli.reproduce_dirs(tmp_path, "quick", results_dir=tmp_path / "x", figures_dir=tmp_path / "f")
+    o = reproduce.reproduce_dirs(tmp_path, "quick", results_dir=tmp_path / "x", figures_dir=tmp_path / "f")
     assert o == {"results": tmp_path / "x", "figures": tmp_path / "f", "notebooks": tmp_path / "x" / "notebooks"}
 
 
@@ -162,7 +162,7 @@ def _fake_project(tmp_path, monkeypatch):
         _write(pd.DataFrame(_rows("semhash", 16, [0.71]) + _rows("csq", 16, [0.85])), results_dir / "hashing_test.csv")
         return [{"notebook": books[0].name, "seconds": 1.0, "output": str(output_dir / books[0].name)}]
 
-    monkeypatch.setattr(cli, "run_notebooks", fake_run)
+    monkeypatch.setattr(reproduce, "run_notebooks", fake_run)
     return published, calls
 
 

@@ -64,9 +64,11 @@ def test_plot_metric_bars_draws_one_bar_per_method_and_group_at_the_mean():
     import matplotlib
 
     matplotlib.use("Agg")
+    from semhash_lib.plotting.tables import plot_metric_bars
+
     t = _table()
     t = t[t.bits == 32]
-    fig = results.plot_metric_bars(t, "mahp@250", group="protocol")
+    fig = plot_metric_bars(t, "mahp@250", group="protocol")
     bars = [p for p in fig.axes[0].patches]
     assert len(bars) == t["method"].nunique() * t["protocol"].nunique()
     means = t.groupby("method", sort=False)["mahp@250"].mean()
