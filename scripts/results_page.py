@@ -76,7 +76,12 @@ def ablation_section(profile: str, title: str) -> list[str]:
     selection = pd.read_csv(RES / f"kl_ablation_selection_{profile}.csv")
     from semhash_lib.ablation import SUMMARY_METRICS, selected_points, validation_ranking
 
-    out = [f"## {title}", "", provenance(profile, [per_seed]), "",
+    runs = per_seed.drop_duplicates("config_key")
+    compute = (f"Time of the runs themselves (recorded in the tables; a re-run reads finished runs back): "
+               f"{len(selection)} selection runs trained in {selection['train_seconds'].sum() / 60:.0f} min, "
+               f"{len(runs)} final runs in {runs['train_seconds'].sum() / 60:.0f} min, their test evaluation "
+               f"{per_seed['eval_seconds'].sum() / 60:.0f} min (one CPU core each).")
+    out = [f"## {title}", "", provenance(profile, [per_seed]), "", compute, "",
            "Arms differ only in the binarisation term added to one shared base (`docs/reconstruction.md`, "
            "\"The KL ablation\"). Selected points (validation mAHP@250, seed 0):", ""]
     chosen = selected_points(selection)[["regime", "bits", "arm", "weight", "k", "sigma", "val_mahp@250"]]

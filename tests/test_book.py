@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from semhash_lib.book import NoExecutedRun, build, collect, find_run
-from semhash_lib.cli import find_notebooks, main, run_notebooks
+from semhash_lib.cli import main
+from semhash_lib.reproduce import find_notebooks, run_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
