@@ -267,28 +267,50 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
                  grid: dict | None = None, regime_bits: dict | None = None, n_val: int = 2500,
                  runs_dir: str | os.PathLike = "data/runs/ablation",
                  results_path: str | os.PathLike | None = None, selection_path: str | os.PathLike | None = None,
-                 eval_queries: int | None = 2000, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 eval_queries: int | None = 2000, progress: bool = True, workers: int = 1
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The whole ablation (module docstring): ``(selection rows, per-seed test rows)`` of every regime at
     ``bits`` (or at ``regime_bits[regime]``) and arm. ``grid``: see :func:`arm_grid` (``k_values: "auto"``:
     :func:`resolve_grid`). The per-seed rows are
     :func:`semhash_lib.experiment.run_grid` rows (protocols ``train_db`` and ``test_vs_test``) plus
-    ``regime``, ``arm``, ``weight``, ``k``, ``sigma``; appended to ``results_path`` as runs finish."""
+    ``regime``, ``arm``, ``weight``, ``k``, ``sigma``; appended to ``results_path`` as runs finish.
+
+    ``workers`` > 1: the (regime, bits) cells are dealt round-robin to that many processes (each with its
+    share of the CPU threads, its own copy of the two tables), whose rows are merged into ``results_path``
+    and ``selection_path`` when all have finished; the result is then read back as from a finished study.
+    The cells are independent (own runs, own selection), so the rows are those of one process, up to the
+    float rounding of another thread count. Needs both paths."""
     cells = ablation_cells(regimes, bits, regime_bits)
     for a in arms:
         if a not in ARMS:
             raise ValueError(f"unknown ablation arm {a!r}; choose from {list(ARMS)}")
     if 0 not in seeds:
         raise ValueError("seeds must include 0 (the seed of the selection runs)")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
     grid = grid or {"weights": (0.01, 0.1, 1.0), "k_values": (1, 5), "sigmas": (0.25, 0.5)}
-    runs_dir = Path(runs_dir)
+    grid = resolve_grid(grid, ablation_splits(data, n_val)[0].y_train.numpy(), base.batch_size)
+    study = dict(arms=list(arms), seeds=list(seeds), grid=grid, n_val=n_val, runs_dir=Path(runs_dir),
+                 eval_queries=eval_queries)
+    if workers > 1 and len(cells) > 1:
+        if results_path is None or selection_path is None:
+            raise ValueError("workers > 1 needs results_path and selection_path (the workers' rows are merged there)")
+        _in_processes(base, data, cells, study, Path(results_path), Path(selection_path), workers)
+    return _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=progress,
+                  **study)
+
+
+def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, int]], arms: Sequence[str],
+           seeds: Sequence[int], grid: dict, n_val: int, runs_dir: Path, results_path, selection_path,
+           eval_queries: int | None, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_ablation` of ``cells`` in this process (grid already resolved)."""
+    from tqdm.auto import tqdm
+
     vdata, tdata = ablation_splits(data, n_val)
-    grid = resolve_grid(grid, vdata.y_train.numpy(), base.batch_size)
     selection = select_arms(base, vdata, cells, arms, grid, runs_dir, selection_path, progress)
     in_study = pd.Series(list(zip(selection["regime"], selection["bits"].astype(int)))).isin(cells).to_numpy()
     selection = selection[in_study & selection["arm"].isin(arms).to_numpy()].reset_index(drop=True)
     chosen = selected_points(selection)
-    from tqdm.auto import tqdm
-
     frames = []
     for row in tqdm(chosen.to_dict("records"), desc="final runs (test)", disable=not progress):
         point = {k: (None if pd.isna(row[k]) else row[k]) for k in ("weight", "k", "sigma")}
@@ -302,6 +324,52 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
         table[c] = pd.to_numeric(table[c].astype(object).where(table[c].notna(), np.nan))
     lead = ["regime", "arm", "bits", "seed", "protocol", *SUMMARY_METRICS, "weight", "k", "sigma"]
     return selection, table[lead + [c for c in table.columns if c not in lead]]
+
+
+def _in_processes(base: TrainConfig, data: ExperimentData, cells: list[tuple[str, int]], study: dict,
+                  results_path: Path, selection_path: Path, workers: int) -> None:
+    """Run the cells in ``workers`` processes (round-robin), then merge their tables into the two paths."""
+    import concurrent.futures as cf
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    from .devices import cpu_threads
+
+    groups = [g for g in (cells[i::workers] for i in range(workers)) if g]
+    threads = max(1, cpu_threads() // len(groups))
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=results_path.parent) as tmp:
+        jobs = []
+        for i, group in enumerate(groups):
+            paths = (Path(tmp) / f"results-{i}.csv", Path(tmp) / f"selection-{i}.csv")
+            for src, dst in zip((results_path, selection_path), paths):
+                if src.exists():
+                    shutil.copy(src, dst)
+            jobs.append((group, *paths))
+        with cf.ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            for done in [pool.submit(_worker, threads, base, data, group, study, r, s) for group, r, s in jobs]:
+                done.result()
+        _merge(results_path, [r for _, r, _ in jobs], ["config_key", "protocol", "eval_similarity"])
+        _merge(selection_path, [s for _, _, s in jobs], ["config_key"])
+
+
+def _worker(threads: int, base: TrainConfig, data: ExperimentData, cells, study: dict, results_path: Path,
+            selection_path: Path) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=False, **study)
+
+
+def _merge(path: Path, parts: list[Path], keys: list[str]) -> None:
+    """``path``'s rows and the parts' rows, each row once (by ``keys``), written atomically."""
+    tables = [t for t in (_read(path), *(_read(p) for p in parts)) if len(t)]
+    if not tables:
+        return
+    table = pd.concat(tables, ignore_index=True).drop_duplicates(subset=[k for k in keys if k in tables[0]])
+    with atomic_write(path, "w") as f:
+        table.to_csv(f, index=False)
 
 
 def selected_outputs(base: TrainConfig, data: ExperimentData, selection: pd.DataFrame, bits: int, n_val: int = 2500,
