@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from .experiment import ExperimentData, config_key, run_grid, validation_data
+from .experiment.grid import _append_rows, _read_results
 from .io import atomic_write
 from .regimes import REGIMES, regime_config
 from .train import TrainConfig, train
@@ -170,19 +171,6 @@ def _arm_config(base: TrainConfig, regime: str, bits: int, arm: str, point: dict
     return cfg.replace(out_dir=str(runs_dir / regime / f"{arm}-{config_key(cfg)[:12]}"))
 
 
-def _read(path: Path | None) -> pd.DataFrame:
-    return pd.read_csv(path) if path is not None and path.exists() and path.stat().st_size else pd.DataFrame()
-
-
-def _append(path: Path | None, rows: list[dict]) -> None:
-    if path is None:
-        return
-    table = pd.concat([_read(path), pd.DataFrame(rows)], ignore_index=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, "w") as f:
-        table.to_csv(f, index=False)
-
-
 def ablation_cells(regimes: Sequence[str], bits: Sequence[int], regime_bits: dict | None = None
                    ) -> list[tuple[str, int]]:
     """The (regime, code length) cells of a study: every regime at ``bits``, or at ``regime_bits[regime]``."""
@@ -206,7 +194,7 @@ def select_arms(base: TrainConfig, vdata: ExperimentData, cells: Sequence[tuple[
     from .tuning import validation_scores
 
     path = Path(selection_path) if selection_path is not None else None
-    done = _read(path)
+    done = _read_results(path)
     done_keys = set(done["config_key"]) if len(done) else set()
     todo = [(r, b, a, p) for r, b in cells for a in arms for p in arm_grid(a, **grid)]
     rows = done.to_dict("records") if len(done) else []
@@ -227,11 +215,17 @@ def select_arms(base: TrainConfig, vdata: ExperimentData, cells: Sequence[tuple[
             q = float(code_statistics(encode(result.model, vdata.x_test)[0])["quantization_mse"])
             row = {"regime": regime, "bits": int(b), "arm": arm, **point, **scores, "quant_error": q,
                    "train_seconds": result.train_seconds, "config_key": key}
-        _append(path, [row])
+        if path is not None:
+            _append_rows(path, [row])
         rows.append(row)
         done_keys.add(key)
     table = pd.DataFrame(rows)
     return table[list(SELECTION_COLUMNS) + [c for c in table.columns if c not in SELECTION_COLUMNS]]
+
+
+def _point(row: dict) -> dict:
+    """The grid point of a selection row (``None`` where the arm has no such option; NaN when read back)."""
+    return {k: (None if pd.isna(row[k]) else row[k]) for k in ("weight", "k", "sigma")}
 
 
 def selected_points(selection: pd.DataFrame) -> pd.DataFrame:
@@ -313,7 +307,7 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
     chosen = selected_points(selection)
     frames = []
     for row in tqdm(chosen.to_dict("records"), desc="final runs (test)", disable=not progress):
-        point = {k: (None if pd.isna(row[k]) else row[k]) for k in ("weight", "k", "sigma")}
+        point = _point(row)
         cfg = _arm_config(base, row["regime"], row["bits"], row["arm"], point, runs_dir)
         frames.append(run_grid([cfg.method], [int(row["bits"])], list(seeds), cfg, tdata,
                                protocols=("train_db", "test_vs_test"), results_path=results_path,
@@ -387,7 +381,7 @@ def _tensors_as(data: ExperimentData, convert) -> ExperimentData:
 
 def _merge(path: Path, parts: list[Path], keys: list[str]) -> None:
     """``path``'s rows and the parts' rows, each row once (by ``keys``), written atomically."""
-    tables = [t for t in (_read(path), *(_read(p) for p in parts)) if len(t)]
+    tables = [t for t in (_read_results(path), *(_read_results(p) for p in parts)) if len(t)]
     if not tables:
         return
     table = pd.concat(tables, ignore_index=True).drop_duplicates(subset=[k for k in keys if k in tables[0]])
@@ -406,7 +400,7 @@ def selected_outputs(base: TrainConfig, data: ExperimentData, selection: pd.Data
     chosen = selected_points(selection)
     out = {}
     for row in chosen[chosen["bits"] == int(bits)].to_dict("records"):
-        point = {k: (None if pd.isna(row[k]) else row[k]) for k in ("weight", "k", "sigma")}
+        point = _point(row)
         cfg = _arm_config(base, row["regime"], int(bits), row["arm"], point, Path(runs_dir))
         run = cfg.replace(seed=int(seed), out_dir=str(Path(cfg.out_dir) / f"{cfg.method}-{int(bits)}b-s{int(seed)}"))
         out[f"{row['regime']} · {row['arm']}"] = encode(train(run, tdata, progress=False).model, data.x_test)[0]
