@@ -28,10 +28,49 @@ PUBLISHED_ANCHORS = pd.DataFrame([
 GROUP = ("dataset", "protocol", "method", "bits")
 #: metrics that :func:`compare_to_reference` checks by default
 COMPARE_METRICS = ("map@1000", "mahp@250")
-#: columns that also tell runs apart when both tables have them: the similarity mAHP was computed with, the
-#: training targets (``sentence_vs_wordnet_*.csv`` holds the same methods trained on two kinds of targets),
-#: the training regime and the binarisation-term arm of the KL ablation (``kl_ablation_*.csv``: one method)
-OPTIONAL_KEYS = ("eval_similarity", "similarity", "targets", "regime", "arm")
+#: columns that are a run's outcome or bookkeeping, never part of what identifies its row: the seed (averaged
+#: over), the config hash (changes with any code default), the profile name, timings, every metric, and the
+#: grid point the KL ablation *selected* on validation (``weight``, ``k``, ``sigma``: an outcome of the selection,
+#: the arm is its identity). :func:`compare_to_reference` keys on every other column the two tables share.
+OUTCOME_COLUMNS = frozenset({
+    "seed", "config_key", "profile", "train_seconds", "eval_seconds", "images_per_s", "seconds",
+    "near_zero", "quant_error", "bit_balance", "code_entropy", "bit_corr", "caption_precision",
+    "weight", "k", "sigma"})
+
+
+def is_outcome_column(name: str) -> bool:
+    """Whether column ``name`` of a per-seed table is an outcome (:data:`OUTCOME_COLUMNS`, or a retrieval metric:
+    any name with ``@`` such as ``mahp@250``, ``cont_map@1000``, ``drop_mahp@250``) rather than a key."""
+    return name in OUTCOME_COLUMNS or "@" in name or name.endswith("_std")
+
+
+def identifying_columns(reproduced: pd.DataFrame, reference: pd.DataFrame, by: Sequence[str] = GROUP) -> list[str]:
+    """The columns a comparison keys on: ``by`` (the ones both tables have), then every other column both tables
+    share that is not an outcome (:func:`is_outcome_column`) -- the regime, the arm, the protocol, the split,
+    the unseen classes, the number of queries, whatever a table has -- in the reference table's column order.
+    An unknown column is therefore a key: groups are split (and reported missing on one side) rather than
+    pooled into a mean that means nothing."""
+    both = set(reproduced.columns) & set(reference.columns)
+    keys = [c for c in by if c in both]
+    return keys + [c for c in reference.columns if c in both and c not in keys and not is_outcome_column(c)]
+
+
+def _comparable_keys(rep: pd.DataFrame, ref: pd.DataFrame, keys: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Give every key column one form on both sides so that the merge matches equal values: empty cells become
+    ``""`` (a group of their own, not dropped), and a column whose two sides differ in dtype (e.g. ``2000`` and
+    ``2000.0`` once one side has an empty cell) is written as text, integral numbers without ``.0``."""
+    def text(v):
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+
+    rep, ref = rep.copy(), ref.copy()
+    for c in keys:
+        empty = rep[c].isna().any() or ref[c].isna().any()
+        if empty or rep[c].dtype != ref[c].dtype:
+            for t in (rep, ref):
+                t[c] = [("" if pd.isna(v) else text(v)) if not isinstance(v, str) else v for v in t[c]]
+    return rep, ref
 #: statuses of a :func:`compare_to_reference` row
 COMPARED, MISSING, NOT_IN_REFERENCE = "compared", "missing in reproduction", "not in reference"
 NO_VALUE, NO_REFERENCE_VALUE = "no value in reproduction", "no value in reference"
@@ -156,10 +195,10 @@ def compare_to_reference(reproduced: pd.DataFrame, reference: pd.DataFrame, metr
     """Compare a reproduced results table with the published one, per group ``by`` and metric.
 
     Both tables hold per-seed rows as written by :func:`semhash_lib.experiment.run_grid`; each side is
-    reduced with :func:`summarize` (mean, sample std with ddof=1, number of seeds). Only the ``by`` columns and
-    ``metrics`` present in both tables are used; :data:`OPTIONAL_KEYS` (``eval_similarity``, ``similarity``,
-    ``targets``) are added to ``by`` when both tables have them, so runs evaluated or trained with different
-    similarities are never averaged together.
+    reduced with :func:`summarize` (mean, sample std with ddof=1, number of seeds). A group is keyed on **every
+    column that identifies a row** (:func:`identifying_columns`): the ``by`` columns, then each other column
+    both tables share that is not an outcome (metrics, timings, seed, config hash, the ablation's selected grid
+    point) -- so two regimes, arms, protocols, similarities or target kinds are never averaged together.
 
     **Band rule.** A reproduced mean is *within* the published result when
     ``|reproduced - reference| <= band``, where ``band = max(2 × reference std, min_band)`` if the published
@@ -178,20 +217,16 @@ def compare_to_reference(reproduced: pd.DataFrame, reference: pd.DataFrame, metr
     which has no labels) gets no row.
     """
     both = set(reproduced.columns) & set(reference.columns)
-    keys = [c for c in by if c in both] + [c for c in OPTIONAL_KEYS if c in both and c not in by]
+    keys = identifying_columns(reproduced, reference, by)
     metrics = [m for m in metrics if m in both]
     columns = keys + ["metric", *_COMPARISON_VALUES]
     if not keys or not metrics:
         return pd.DataFrame(columns=columns)
 
     def reduce(t: pd.DataFrame) -> pd.DataFrame:
-        t = t.copy()
-        for c in keys:   # a key that is empty in some rows (e.g. an older table) is a group of its own, not dropped
-            if t[c].isna().any():
-                t[c] = t[c].astype(object).where(t[c].notna(), "")
         return summarize(t, metrics, keys) if len(t) else pd.DataFrame(columns=keys + metrics + ["n_seeds"])
 
-    rep, ref = reduce(reproduced), reduce(reference)
+    rep, ref = map(reduce, _comparable_keys(reproduced, reference, keys))
     rep["_order_rep"], ref["_order_ref"] = np.arange(len(rep)), np.arange(len(ref))
     merged = rep.merge(ref, on=keys, how="outer", suffixes=("_rep", "_ref"), indicator=True)
     # the published table's order, then the groups only the reproduction has

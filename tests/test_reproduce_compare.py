@@ -231,3 +231,56 @@ def test_seeds_that_agree_exactly_get_the_minimum_band():
     assert not bool(_row(cmp, "csq")["within"])
     strict = results.compare_to_reference(rep, ref, metrics=["mahp@250"], min_band=0.0)
     assert not bool(_row(strict, "semhash")["within"])
+
+
+def test_regimes_are_compared_apart_where_their_pooled_mean_would_pass():
+    # published: regime A seeds 0.60, 0.62, 0.64 (mean 0.62, std 0.02); regime B 0.80, 0.82, 0.84 (mean 0.82)
+    # reproduced: A 0.70, 0.70, 0.70 (+0.08, outside 0.04); B 0.74, 0.74, 0.74 (-0.08, outside 0.04)
+    # pooled over regimes both sides have mean 0.72 (published std 0.11 -> band 0.22): a pooled check would pass
+    ref = pd.DataFrame(_rows("semhash", 16, [0.60, 0.62, 0.64], regime="A")
+                       + _rows("semhash", 16, [0.80, 0.82, 0.84], regime="B"))
+    rep = pd.DataFrame(_rows("semhash", 16, [0.70] * 3, regime="A") + _rows("semhash", 16, [0.74] * 3, regime="B"))
+    pooled = results.compare_to_reference(rep.drop(columns="regime"), ref.drop(columns="regime"), metrics=["mahp@250"])
+    assert len(pooled) == 1 and bool(pooled["within"].iloc[0]) and pooled["difference"].iloc[0] == pytest.approx(0)
+    cmp = results.compare_to_reference(rep, ref, metrics=["mahp@250"]).set_index("regime")
+    assert list(cmp.index) == ["A", "B"] and (cmp["status"] == "compared").all()
+    assert cmp.loc["A", "difference"] == pytest.approx(0.08) and cmp.loc["B", "difference"] == pytest.approx(-0.08)
+    assert not cmp["within"].astype(bool).any()
+
+
+def test_every_shared_non_outcome_column_is_a_key_and_outcomes_are_not():
+    # an unknown identifying column ("split") keys the groups; the ablation's selected point ("weight") is an
+    # outcome of selection and may differ without splitting the group; so may timings and the config hash
+    ref = pd.DataFrame(_rows("semhash", 16, [0.60, 0.62], split="val", weight=0.1, config_key="aa", train_seconds=3.0)
+                       + _rows("semhash", 16, [0.80, 0.82], split="test", weight=0.1, config_key="bb", train_seconds=3.0))
+    rep = pd.DataFrame(_rows("semhash", 16, [0.61, 0.61], split="val", weight=1.0, config_key="cc", train_seconds=9.0)
+                       + _rows("semhash", 16, [0.81, 0.81], split="test", weight=1.0, config_key="dd", train_seconds=9.0))
+    keys = results.identifying_columns(rep, ref)
+    assert keys == ["dataset", "protocol", "method", "bits", "split"]
+    cmp = results.compare_to_reference(rep, ref, metrics=["mahp@250"]).set_index("split")
+    assert cmp.loc["val", "reproduced"] == pytest.approx(0.61) and cmp.loc["test", "reference"] == pytest.approx(0.81)
+    assert (cmp["status"] == "compared").all()
+
+
+def test_keys_with_an_empty_cell_on_one_side_still_match_equal_values():
+    # one published row lacks n_queries (an older table): its column becomes float (2000.0, NaN) while the
+    # reproduction's stays int (2000); equal values still meet, and the empty cell is a group of its own
+    ref = pd.DataFrame(_rows("semhash", 16, [0.60, 0.62], n_queries=2000) + _rows("semhash", 32, [0.7], n_queries=None))
+    rep = pd.DataFrame(_rows("semhash", 16, [0.61, 0.61], n_queries=2000))
+    cmp = results.compare_to_reference(rep, ref, metrics=["mahp@250"])
+    assert dict(zip(cmp["bits"], cmp["status"])) == {16: "compared", 32: "missing in reproduction"}
+    assert bool(cmp.loc[cmp["bits"] == 16, "within"].iloc[0])
+
+
+@pytest.mark.parametrize("profile", ["quick", "ablation"])
+def test_published_tables_compared_with_themselves_match_group_for_group(profile, tmp_path):
+    # the real published tables: every group keyed on all its identifying columns is compared (none pooled,
+    # none missing) and lies within its band with difference 0; each table keeps as many groups as it has
+    # distinct rows once seeds are dropped
+    table, _ = results.compare_results_dirs(REPO / "results", REPO / "results", profile)
+    assert len(table) and (table["status"] == "compared").all()
+    assert table["within"].astype(bool).all() and (table["difference"].abs() < 1e-12).all()
+    for name, part in table.groupby("table"):
+        t = pd.read_csv(REPO / "results" / name)
+        keys = results.identifying_columns(t, t)
+        assert part.drop(columns="metric").drop_duplicates(subset=keys).shape[0] == t[keys].drop_duplicates().shape[0]
