@@ -33,7 +33,7 @@ import numpy as np
 from ..devices import cpu_threads
 from .packing import _as_words, _check_2d, _distance_block, _distance_dtype, _prepare_pair, _to_numpy
 
-__all__ = ["CHUNK_ELEMENTS", "REAL_CHUNK_ELEMENTS", "hamming_topk", "real_topk", "map_ranked_chunks"]
+__all__ = ["CHUNK_ELEMENTS", "REAL_CHUNK_ELEMENTS", "FAISS_MAX_K", "hamming_topk", "real_topk", "map_ranked_chunks"]
 
 #: Default bound on ``chunk_rows * database_size`` (number of distances held per chunk), Hamming ranking.
 CHUNK_ELEMENTS = 1 << 19
@@ -214,9 +214,54 @@ def _collect_topk(query: Any, db: Any, k: int | None, exclude_self: bool, rank: 
     return out_d, out_i
 
 
+#: ``hamming_topk(backend="auto")`` uses faiss' counting search for ``k`` up to this value and the chunked
+#: numpy selection above it (the measured crossover on the 2-core AVX-512 machine, ``benchmarks/README.md``)
+FAISS_MAX_K = 256
+HAMMING_BACKENDS = ("auto", "faiss", "numpy")
+#: bound on faiss' per-chunk counting buffers, ``chunk rows * (K + 1) * k * 8`` bytes
+FAISS_CHUNK_BYTES = 64 << 20
+
+
+def _faiss_counting_topk(q: np.ndarray, d: np.ndarray, k: int, exclude_self: bool,
+                         num_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-``k`` by faiss ``IndexBinaryFlat`` with ``use_heap=False`` (``hammings_knn_mc``).
+
+    That search keeps, per query and per distance value ``0..K``, the first ``k`` database ids met while it scans
+    the database in index order, and lowers its distance threshold once ``k`` ids are below it; reading the
+    buckets out in distance order gives exactly the ``(distance, index)`` order of a stable sort (checked against
+    a brute-force stable sort in ``tests/test_retrieval_faiss_topk.py``). Its memory is ``(K + 1) * k`` ids per
+    query of one faiss query batch. ``exclude_self``: ``k + 1`` neighbours are searched and query ``i``'s own id
+    removed; if it is not among them (more than ``k`` exact duplicates with smaller ids), the first ``k`` are
+    the answer, since the item would rank after them. Packed codes are padded to whole bytes with zeros on both
+    sides, which leaves every distance unchanged. Queries go to faiss in chunks whose counting buffers stay
+    under :data:`FAISS_CHUNK_BYTES`."""
+    import faiss
+
+    kk = k + 1 if exclude_self else k
+    index = faiss.IndexBinaryFlat(8 * d.shape[1])
+    index.use_heap = False
+    index.add(np.ascontiguousarray(d))
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(num_threads)
+    rows = max(1, FAISS_CHUNK_BYTES // (8 * (8 * d.shape[1] + 1) * kk))   # faiss holds (K + 1) * k int64 per query
+    dist = np.empty((q.shape[0], kk), dtype=np.int32)
+    ids = np.empty((q.shape[0], kk), dtype=np.int64)
+    try:
+        for s in range(0, q.shape[0], rows):
+            dist[s:s + rows], ids[s:s + rows] = index.search(np.ascontiguousarray(q[s:s + rows]), kk)
+    finally:
+        faiss.omp_set_num_threads(before)
+    if exclude_self:
+        own = ids == np.arange(q.shape[0])[:, None]
+        keep = ~own
+        keep[~own.any(axis=1), -1] = False             # self not found: drop the (k+1)-th instead
+        dist, ids = dist[keep].reshape(-1, k), ids[keep].reshape(-1, k)
+    return dist.astype(np.int32, copy=False), ids.astype(np.int64, copy=False)
+
+
 def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,
                  chunk_rows: int | None = None, chunk_elements: int | None = None,
-                 num_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 num_threads: int | None = None, backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` Hamming neighbours: ``(distances int32 (Q, k), indices int64 (Q, k))``.
 
     Neighbours are ordered by ``(Hamming distance, database index)``: ties are broken by the database
@@ -224,8 +269,20 @@ def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: b
     ``k=None`` ranks the whole database. ``exclude_self=True``: the queries are the database (query ``i``
     is item ``i``) and each query is left out of its own ranking (then ``k <= N - 1``).
     Codes: ±1 / {0,1} / real arrays or tensors, or packed ``uint8`` (see :func:`pack_codes`).
-    Memory is bounded by chunking the queries (module docstring).
+
+    ``backend``: ``"faiss"`` -- faiss' counting search (:func:`_faiss_counting_topk`, the same order);
+    ``"numpy"`` -- the chunked selection of this module (memory bounded by chunking the queries, module
+    docstring); ``"auto"`` (default) -- faiss for ``k <= FAISS_MAX_K``, numpy above (the measured crossover).
+    Both return identical arrays.
     """
+    if backend not in HAMMING_BACKENDS:
+        raise ValueError(f"backend must be one of {HAMMING_BACKENDS}, got {backend!r}")
+    if backend == "faiss" or (backend == "auto" and chunk_rows is None and chunk_elements is None):
+        n_q, n_db = _sizes(query_codes, db_codes, exclude_self)
+        kk = _check_k(k, n_db, exclude_self)
+        if backend == "faiss" or kk <= FAISS_MAX_K:
+            q, d = _prepare_pair(query_codes, db_codes)
+            return _faiss_counting_topk(q, d, kk, exclude_self, _resolve_threads(num_threads))
     return _collect_topk(query_codes, db_codes, k, exclude_self, "hamming", np.int32, chunk_rows, chunk_elements,
                          num_threads)
 
