@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 from .experiment import ExperimentData, config_key, run_grid, validation_data
-from .experiment.grid import _append_rows, _read_results
-from .io import atomic_write
+from .experiment.grid import RESULT_KEYS, _append_rows, _read_results
+from .experiment.workers import check_workers, run_in_processes
 from .regimes import REGIMES, regime_config
 from .train import TrainConfig, train
 
@@ -280,8 +280,7 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
             raise ValueError(f"unknown ablation arm {a!r}; choose from {list(ARMS)}")
     if 0 not in seeds:
         raise ValueError("seeds must include 0 (the seed of the selection runs)")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    workers = check_workers(workers)
     grid = grid or {"weights": (0.01, 0.1, 1.0), "k_values": (1, 5), "sigmas": (0.25, 0.5)}
     grid = resolve_grid(grid, ablation_splits(data, n_val)[0].y_train.numpy(), base.batch_size)
     study = dict(arms=list(arms), seeds=list(seeds), grid=grid, n_val=n_val, runs_dir=Path(runs_dir),
@@ -289,7 +288,9 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
     if workers > 1 and len(cells) > 1:
         if results_path is None or selection_path is None:
             raise ValueError("workers > 1 needs results_path and selection_path (the workers' rows are merged there)")
-        _in_processes(base, data, cells, study, Path(results_path), Path(selection_path), workers)
+        run_in_processes(_ablation_worker, cells, data, [(Path(results_path), list(RESULT_KEYS)),
+                                                         (Path(selection_path), ["config_key"])],
+                         workers, base=base, **study)
     return _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=progress,
                   **study)
 
@@ -320,73 +321,10 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
     return selection, table[lead + [c for c in table.columns if c not in lead]]
 
 
-def _in_processes(base: TrainConfig, data: ExperimentData, cells: list[tuple[str, int]], study: dict,
-                  results_path: Path, selection_path: Path, workers: int) -> None:
-    """Run the cells in ``workers`` processes (round-robin), each bound to its share of this process's cores,
-    then merge their tables into the two paths."""
-    import concurrent.futures as cf
-    import multiprocessing
-    import shutil
-    import tempfile
-
-    from .devices import cpu_threads
-
-    groups = [g for g in (cells[i::workers] for i in range(workers)) if g]
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(cpu_threads()))
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=results_path.parent) as tmp:
-        jobs = []
-        for i, group in enumerate(groups):
-            paths = (Path(tmp) / f"results-{i}.csv", Path(tmp) / f"selection-{i}.csv")
-            for src, dst in zip((results_path, selection_path), paths):
-                if src.exists():
-                    shutil.copy(src, dst)
-            jobs.append((group, *paths))
-        with cf.ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-            plain = _tensors_as(data, lambda t: t.numpy())      # plain pickling, not torch's shared memory
-            own = [cores[i::len(jobs)] or cores for i in range(len(jobs))]   # each worker its own cores
-            for done in [pool.submit(_worker, c, base, plain, group, study, r, s)
-                         for c, (group, r, s) in zip(own, jobs)]:
-                done.result()
-        _merge(results_path, [r for _, r, _ in jobs], ["config_key", "protocol", "eval_similarity"])
-        _merge(selection_path, [s for _, _, s in jobs], ["config_key"])
-
-
-def _worker(cores: list[int], base: TrainConfig, data: ExperimentData, cells, study: dict, results_path: Path,
-            selection_path: Path) -> None:
-    """One worker of :func:`_in_processes`, bound to ``cores``: the trainer sizes its threads by the cores this
-    process may use (:func:`semhash_lib.devices.use_cpu_threads`), so unbound workers would each take every
-    core and oversubscribe them (measured: 6x slower per run)."""
-    import torch
-
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(cores))
-    torch.set_num_threads(len(cores))
-    _study(base, _tensors_as(data, torch.from_numpy), cells, results_path=results_path, selection_path=selection_path,
-           progress=False, **study)
-
-
-def _tensors_as(data: ExperimentData, convert) -> ExperimentData:
-    """``data`` with every tensor field (or, back, every array field that was one) converted by ``convert``."""
-    import torch
-
-    fields = ("x_train", "y_train", "x_test", "y_test", "class_similarity", "train_embeddings", "test_embeddings")
-    out = {}
-    for name in fields:
-        value = getattr(data, name)
-        if isinstance(value, (torch.Tensor, np.ndarray)):
-            out[name] = convert(value)
-    return dataclasses.replace(data, **out)
-
-
-def _merge(path: Path, parts: list[Path], keys: list[str]) -> None:
-    """``path``'s rows and the parts' rows, each row once (by ``keys``), written atomically."""
-    tables = [t for t in (_read_results(path), *(_read_results(p) for p in parts)) if len(t)]
-    if not tables:
-        return
-    table = pd.concat(tables, ignore_index=True).drop_duplicates(subset=[k for k in keys if k in tables[0]])
-    with atomic_write(path, "w") as f:
-        table.to_csv(f, index=False)
+def _ablation_worker(cells, data: ExperimentData, results_path: Path, selection_path: Path, base: TrainConfig,
+                     **study) -> None:
+    """A worker process's share of :func:`run_ablation` (:func:`semhash_lib.experiment.workers.run_in_processes`)."""
+    _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=False, **study)
 
 
 def selected_outputs(base: TrainConfig, data: ExperimentData, selection: pd.DataFrame, bits: int, n_val: int = 2500,

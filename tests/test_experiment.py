@@ -193,6 +193,30 @@ def test_run_grid_rows_and_resume(with_targets, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False)
 
 
+def test_run_grid_in_two_processes_gives_the_rows_of_one_single_core_process(tmp_path):
+    """workers=2: each process trains on one core with one thread, so every row equals the row of the same run
+    trained here with one thread -- exactly, not approximately -- and the merged CSV has each row once."""
+    d = toy_data()
+    grid = (["semhash", "dsh", "csq"], [8], [0, 1])
+    torch.set_num_threads(1)
+    try:
+        one = E.run_grid(*grid, grid_config(tmp_path, out_dir=str(tmp_path / "r1")), d,
+                         results_path=tmp_path / "one.csv", progress=False)
+    finally:
+        torch.set_num_threads(2)
+    two = E.run_grid(*grid, grid_config(tmp_path, out_dir=str(tmp_path / "r2")), d,
+                     results_path=tmp_path / "two.csv", progress=False, workers=2)
+    assert len(pd.read_csv(tmp_path / "two.csv")) == len(two) == 3 * 2 * 2
+    assert list(two["method"]) == list(one["method"]) and list(two["seed"]) == list(one["seed"])   # grid order
+    metrics = ["map@1000", "map@all", "mahp@250", "cont_map@1000", "cont_mahp@250", "quant_error", "bit_corr"]
+    np.testing.assert_array_equal(two[metrics].to_numpy(), one[metrics].to_numpy())
+    assert list(two["config_key"]) == list(one["config_key"])
+    with pytest.raises(ValueError, match="needs results_path"):
+        E.run_grid(*grid, grid_config(tmp_path), d, progress=False, workers=2)
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        E.run_grid(*grid, grid_config(tmp_path), d, progress=False, workers=0)
+
+
 def test_run_grid_rejects_bad_arguments(tmp_path):
     d = toy_data()
     with pytest.raises(ValueError, match="protocol"):

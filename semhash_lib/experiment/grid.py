@@ -21,7 +21,7 @@ from ..train import RESUME_FREE_FIELDS, TrainConfig, encode, train
 from .data import ExperimentData, prepare_data, stratified_subset
 from .protocols import PROTOCOLS, evaluate, protocol_indices
 
-__all__ = ["run_grid", "config_key", "evaluate_run"]
+__all__ = ["run_grid", "config_key", "evaluate_run", "RESULT_KEYS"]
 
 
 def config_key(config: TrainConfig) -> str:
@@ -44,11 +44,15 @@ def _append_rows(path: Path, rows: list[dict]) -> None:
         table.to_csv(f, index=False)
 
 
+#: columns that identify a row of a grid's results table (a run's protocol under one evaluation similarity)
+RESULT_KEYS = ("config_key", "protocol", "eval_similarity")
+
+
 def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[int], base_config: TrainConfig | dict,
              data: ExperimentData | None = None, protocols: Sequence[str] = ("train_db", "test_vs_test"),
              results_path: str | os.PathLike | None = None, *, eval_queries: int | None = None,
              continuous_rank: str = "euclidean", eval_similarity: dict[str, Any] | None = None,
-             progress: bool = True, extra: dict | None = None) -> pd.DataFrame:
+             progress: bool = True, extra: dict | None = None, workers: int = 1) -> pd.DataFrame:
     """Train every (method, bits, seed) with ``base_config`` and evaluate each protocol: one row per
     (method, bits, seed, protocol) with the :func:`evaluate` metrics plus ``train_seconds``,
     ``images_per_s``, ``eval_seconds``, ``n_queries``, ``n_db``, ``epochs`` and ``config_key``.
@@ -62,8 +66,13 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
     to compute mAHP under other similarities too (e.g. WordNet for a run trained on sentence targets;
     default: the training targets, named after ``config.similarity``), one row each, column
     ``eval_similarity``. ``extra``: constant columns added to every row (e.g. ``{"profile": "quick"}``).
+    ``workers`` > 1 (CPU): the runs are dealt to that many processes, each on its own core
+    (:mod:`semhash_lib.experiment.workers`; needs ``results_path``); a run on one core gives the same rows
+    whichever process trains it.
     Returns this grid's rows (old and new), in grid order.
     """
+    from .workers import check_workers, run_in_processes
+
     if isinstance(base_config, dict):
         base_config = TrainConfig.from_dict(base_config)
     for p in protocols:
@@ -71,37 +80,73 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
             raise ValueError(f"unknown protocol {p!r}; expected one of {list(PROTOCOLS)}")
     if not methods or not bits_list or not seeds:
         raise ValueError("methods, bits_list and seeds must each be non-empty")
+    workers = check_workers(workers)
     if data is None:
         data = prepare_data(base_config, progress=progress)
     path = Path(results_path) if results_path is not None else None
+    cells = [(m, int(b), int(s)) for m in methods for b in bits_list for s in seeds]
+    options = dict(base_config=base_config, protocols=tuple(protocols), eval_queries=eval_queries,
+                   continuous_rank=continuous_rank, eval_similarity=eval_similarity, extra=extra)
+    if workers > 1:
+        if path is None:
+            raise ValueError("run_grid(workers > 1) needs results_path: the workers' rows are merged there")
+        todo = _cells_todo(cells, path, **options)
+        if len(todo) > 1:
+            per_run = len(protocols) * len(eval_similarity or {base_config.similarity: None})
+            run_in_processes(_grid_worker, todo, data, [(path, RESULT_KEYS)], workers, progress=progress,
+                             total_rows=len(todo) * per_run, desc=f"{len(todo)} runs", **options)
+    return _run_cells(cells, data, path, progress=progress, **options)
+
+
+def _run_key(cell: tuple[str, int, int], base_config: TrainConfig) -> tuple[TrainConfig, str]:
+    method, bits, seed = cell
+    changes: dict[str, Any] = dict(method=method, bits=bits, seed=seed)
+    if base_config.out_dir:
+        changes["out_dir"] = str(Path(base_config.out_dir) / f"{method}-{bits}b-s{seed}")
+    cfg = base_config.replace(**changes)
+    return cfg, config_key(cfg)
+
+
+def _cells_todo(cells, path: Path, base_config: TrainConfig, protocols, eval_similarity, **_) -> list:
+    """The cells with a (protocol, similarity) row not yet in ``path``."""
+    done = _read_results(path)
+    keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
+    sims = eval_similarity or {base_config.similarity: None}
+    return [c for c in cells
+            if any((_run_key(c, base_config)[1], p, name) not in keys for p in protocols for name in sims)]
+
+
+def _grid_worker(cells, data: ExperimentData, path: Path, **options) -> None:
+    """A worker process's share of :func:`run_grid` (:func:`semhash_lib.experiment.workers.run_in_processes`)."""
+    _run_cells(cells, data, path, progress=False, **options)
+
+
+def _run_cells(cells, data: ExperimentData, path: Path | None, base_config: TrainConfig, protocols, eval_queries,
+               continuous_rank, eval_similarity, extra, progress: bool) -> pd.DataFrame:
+    """:func:`run_grid` of ``cells`` in this process; rows in ``cells`` order."""
     sims = eval_similarity or {base_config.similarity: None}
     done = _read_results(path)
     done_keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
     rows_out: list[dict] = []
-    for method in methods:
-        for bits in bits_list:
-            for seed in seeds:
-                changes: dict[str, Any] = dict(method=method, bits=int(bits), seed=int(seed))
-                if base_config.out_dir:
-                    changes["out_dir"] = str(Path(base_config.out_dir) / f"{method}-{int(bits)}b-s{int(seed)}")
-                cfg = base_config.replace(**changes)
-                key = config_key(cfg)
-                todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
-                old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
-                           & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
-                if not todo:
-                    rows_out += old
-                    continue
-                result = train(cfg, data, progress=progress)
-                new = []
-                for row in evaluate_run(result.model, data, cfg, todo, sims, eval_queries, continuous_rank):
-                    tail = {k: row.pop(k) for k in ("eval_seconds", "n_queries", "n_db")}
-                    new.append({"config_key": key, "method": method, "bits": int(bits), "seed": int(seed), **row,
-                                "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
-                                **tail, "epochs": cfg.epochs, **(extra or {})})
-                if path is not None:
-                    _append_rows(path, new)
-                rows_out += old + new
+    for cell in cells:
+        method, bits, seed = cell
+        cfg, key = _run_key(cell, base_config)
+        todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
+        old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
+                   & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
+        if not todo:
+            rows_out += old
+            continue
+        result = train(cfg, data, progress=progress)
+        new = []
+        for row in evaluate_run(result.model, data, cfg, todo, sims, eval_queries, continuous_rank):
+            tail = {k: row.pop(k) for k in ("eval_seconds", "n_queries", "n_db")}
+            new.append({"config_key": key, "method": method, "bits": bits, "seed": seed, **row,
+                        "train_seconds": result.train_seconds, "images_per_s": result.images_per_s,
+                        **tail, "epochs": cfg.epochs, **(extra or {})})
+        if path is not None:
+            _append_rows(path, new)
+        rows_out += old + new
     return pd.DataFrame(rows_out)
 
 

@@ -79,18 +79,14 @@ def evaluate(h_query: np.ndarray, h_db: np.ndarray, data: ExperimentData, q_rows
     k_map_eff = min(k_map, len(db_rows) - int(exclude_self))
     k_hp_eff = min(k_mahp, len(db_rows) - int(exclude_self))
     for prefix, rank in (("", "hamming"), ("cont_", continuous_rank)):
-        if labels:
-            out[f"{prefix}map@{k_map}"] = metrics.mean_average_precision(
-                h_query, h_db, ql, dbl, k=k_map_eff, exclude_self=exclude_self, rank=rank)
-            if prefix == "":
-                out["map@all"] = metrics.mean_average_precision(h_query, h_db, ql, dbl, k=None,
-                                                                exclude_self=exclude_self, rank=rank)
-        else:
-            out[f"{prefix}map@{k_map}"] = float("nan")
-            if prefix == "":
-                out["map@all"] = float("nan")
-        out[f"{prefix}mahp@{k_mahp}"] = metrics.mean_average_hierarchical_precision(
-            h_query, h_db, ql, dbl, k=k_hp_eff, exclude_self=exclude_self, rank=rank, **hier)
+        # one ranking pass per ranking gives every metric of it (semhash_lib.metrics.retrieval_scores)
+        scores = metrics.retrieval_scores(h_query, h_db, ql, dbl, k_map=k_map_eff if labels else None,
+                                          k_mahp=k_hp_eff, map_all=labels and prefix == "",
+                                          exclude_self=exclude_self, rank=rank, **hier)
+        out[f"{prefix}map@{k_map}"] = scores.get(f"map@{k_map_eff}", float("nan"))
+        if prefix == "":
+            out["map@all"] = scores.get("map@all", float("nan"))
+        out[f"{prefix}mahp@{k_mahp}"] = scores[f"mahp@{k_hp_eff}"]
     out[f"drop_map@{k_map}"] = out[f"cont_map@{k_map}"] - out[f"map@{k_map}"]
     out[f"drop_mahp@{k_mahp}"] = out[f"cont_mahp@{k_mahp}"] - out[f"mahp@{k_mahp}"]
     stats = code_statistics(h_query)
