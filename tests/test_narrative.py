@@ -85,6 +85,11 @@ def test_retrieved_classes_by_hand():
     text = narrative.retrieved_classes(data, [0, 1], np.array([[0, 1, 2], [2, 3, 1]]))
     assert "Of the 6 results shown (2 queries × 3), 2 are the query's class, 1 a related class" in text
     assert "3 share only the root" in text and "mean s = 0.417" in text
+    import torch                                    # the notebook passes ExperimentData: torch tensors
+
+    tensors = SimpleNamespace(class_similarity=torch.tensor(S), y_test=torch.tensor([0, 2]),
+                              y_train=torch.tensor([0, 1, 2, 0]))
+    assert narrative.retrieved_classes(tensors, np.array([0, 1]), np.array([[0, 1, 2], [2, 3, 1]])) == text
 
 
 def test_precision_curves_by_hand():
