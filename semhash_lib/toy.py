@@ -282,7 +282,8 @@ def many_bits_outputs(bits: int = 32, n: int = 128, steps: int = 200, lr: float 
                       k: int = 1) -> dict[str, np.ndarray]:
     """``{variant: h}`` after :func:`optimise_free_outputs` on the KL term alone at ``bits`` bits: the
     experiment of ``docs/reconstruction.md`` at notebook size (the sampled variant's nearest sampled corner
-    disagrees with sign(h_i) in many bits when 2^K >> m, and pulls those bits toward 0)."""
+    disagrees with sign(h_i) in many bits when 2^K >> m, so its pull on those bits points to the other side of 0
+    and the outputs stay spread instead of settling on +-1: :func:`semhash_lib.narrative.many_bits_spread`)."""
     return {v: optimise_free_outputs(kl_term(v, k=k), bits, n=n, steps=steps, lr=lr, seed=seed).numpy()
             for v in variants}
 
