@@ -24,14 +24,23 @@ import nbformat
 import yaml
 
 __all__ = ["NoExecutedRun", "BookUnavailable", "run_folders", "find_run", "collect", "build", "WIDGET_MIME",
-           "DOCS_ORDER", "EXTENSIONS"]
+           "DOCS_ORDER", "COURSE_PAGES", "INSTRUCTOR_FRONT", "INSTRUCTOR_ORDER", "EXTENSIONS", "table_of_contents"]
 
 #: the mime type of an ipywidgets output (tqdm's progress bars in the notebooks); dropped from the book
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 #: the docs pages in reading order; any page not named here follows, alphabetically
-DOCS_ORDER = ["usage", "book", "paper", "reconstruction", "results", "course", "solutions", "data", "gpu",
-              "retrieval", "speed", "design"]
+DOCS_ORDER = ["usage", "book", "paper", "reconstruction", "results", "course", "primer", "project", "solutions",
+              "data", "gpu", "retrieval", "speed", "design"]
+
+#: the course's student pages (``docs/course.md`` first): the book's "Course" part, before the notebooks
+COURSE_PAGES = ["course", "primer", "project"]
+
+#: the instructor section, kept apart from the student pages in the book's last part "For instructors":
+#: ``docs/solutions.md`` (its front page) and the pages of ``docs/instructor/`` in this order (others follow,
+#: alphabetically)
+INSTRUCTOR_FRONT = "solutions"
+INSTRUCTOR_ORDER = ["answers", "exercises", "grading"]
 
 #: Jupyter Book's Sphinx extensions, less ``sphinx_thebe`` (live code from a CDN; its page script also fails,
 #: declared twice) and ``sphinx.ext.intersphinx`` (other projects' inventories), plus the local MathJax
@@ -99,6 +108,29 @@ def _docs_key(path: Path) -> tuple[int, str]:
     return (DOCS_ORDER.index(path.stem) if path.stem in DOCS_ORDER else len(DOCS_ORDER), path.stem)
 
 
+def _instructor_key(path: Path) -> tuple[int, str]:
+    return (INSTRUCTOR_ORDER.index(path.stem) if path.stem in INSTRUCTOR_ORDER else len(INSTRUCTOR_ORDER), path.stem)
+
+
+def table_of_contents(docs: list[str], notebooks: list[str], instructor: list[str]) -> dict:
+    """The book's ``_toc.yml`` from the stems of ``docs/*.md`` (in :data:`DOCS_ORDER`), of the notebooks and
+    of ``docs/instructor/*.md``: "Start here" (the README), "Course" (:data:`COURSE_PAGES`), "Notebooks",
+    "Documentation" (the other docs pages) and, apart from the student pages, "For instructors"
+    (:data:`INSTRUCTOR_FRONT` and the instructor pages). A part with no page is left out."""
+    course = [p for p in COURSE_PAGES if p in docs]
+    front = [INSTRUCTOR_FRONT] if INSTRUCTOR_FRONT in docs else []
+    other = [p for p in docs if p not in course and p not in front]
+    parts = [
+        {"caption": "Start here", "chapters": [{"file": "README", "title": "Overview (the README)"}]},
+        {"caption": "Course", "chapters": [{"file": f"docs/{p}"} for p in course]},
+        {"caption": "Notebooks", "chapters": [{"file": f"notebooks/{nb}"} for nb in notebooks]},
+        {"caption": "Documentation", "chapters": [{"file": f"docs/{p}"} for p in other]},
+        {"caption": "For instructors", "chapters": [{"file": f"docs/{p}"} for p in front]
+         + [{"file": f"docs/instructor/{p}"} for p in instructor]},
+    ]
+    return {"format": "jb-book", "root": "index", "parts": [p for p in parts if p["chapters"]]}
+
+
 def _landing_page(notebooks: list[Path], run: str, record: dict) -> str:
     """``index.md``: what the book is, which run it shows, and what to read first."""
     params = record.get("parameters", {})
@@ -115,7 +147,9 @@ def _landing_page(notebooks: list[Path], run: str, record: dict) -> str:
         *([f"1. [{_title(toy)}](notebooks/{toy.name}): the method on a toy, without data."] if toy else []),
         "1. The notebooks in order (left sidebar); each opens with what you will see.",
         "1. [The paper](docs/paper.md) and [what semhash reconstructs](docs/reconstruction.md), where the "
-        "paper leaves details open.", "",
+        "paper leaves details open.",
+        "1. Teaching or studying it: [the course](docs/course.md) (part \"Course\"; start with its primer); "
+        "the solutions and model answers are kept apart, in the last part, \"For instructors\".", "",
         "## This run", "",
         f"The notebooks were executed by `semhash reproduce` with profile `{profile}`"
         + (f", finished {when} UTC" if when else "")
@@ -127,9 +161,10 @@ def _landing_page(notebooks: list[Path], run: str, record: dict) -> str:
 
 
 def collect(root: Path, run: Path, source: Path) -> Path:
-    """Lay out the book's sources in ``source`` (emptied first): ``README.md``, ``docs/*.md``, the executed
-    notebooks of ``run`` in ``notebooks/`` (without widgets), the README's ``figures/*.png``, the landing
-    page ``index.md``, ``_toc.yml`` and ``_config.yml``. Returns ``source``."""
+    """Lay out the book's sources in ``source`` (emptied first): ``README.md``, ``docs/*.md`` and
+    ``docs/instructor/*.md``, the executed notebooks of ``run`` in ``notebooks/`` (without widgets), the
+    README's ``figures/*.png``, the landing page ``index.md``, ``_toc.yml`` (:func:`table_of_contents`) and
+    ``_config.yml``. Returns ``source``."""
     if source.exists():
         shutil.rmtree(source)
     (source / "docs").mkdir(parents=True)
@@ -138,6 +173,11 @@ def collect(root: Path, run: Path, source: Path) -> Path:
     docs = sorted((root / "docs").glob("*.md"), key=_docs_key)
     for page in docs:
         shutil.copy2(page, source / "docs" / page.name)
+    instructor = sorted((root / "docs" / "instructor").glob("*.md"), key=_instructor_key)
+    if instructor:
+        (source / "docs" / "instructor").mkdir()
+    for page in instructor:
+        shutil.copy2(page, source / "docs" / "instructor" / page.name)
     shutil.copytree(root / "figures", source / "figures", ignore=shutil.ignore_patterns("*.svg"))
     notebooks, record = [], {}
     for nb in sorted(run.glob("[0-9][0-9]_*.ipynb")):
@@ -145,11 +185,7 @@ def collect(root: Path, run: Path, source: Path) -> Path:
         notebooks.append(source / "notebooks" / nb.name)
     shown = run.resolve().relative_to(root.resolve()) if run.resolve().is_relative_to(root.resolve()) else run
     (source / "index.md").write_text(_landing_page(notebooks, shown.as_posix(), record))
-    toc = {"format": "jb-book", "root": "index", "parts": [
-        {"caption": "Start here", "chapters": [{"file": "README", "title": "Overview (the README)"}]},
-        {"caption": "Notebooks", "chapters": [{"file": f"notebooks/{nb.stem}"} for nb in notebooks]},
-        {"caption": "Documentation", "chapters": [{"file": f"docs/{p.stem}"} for p in docs]},
-    ]}
+    toc = table_of_contents([p.stem for p in docs], [nb.stem for nb in notebooks], [p.stem for p in instructor])
     (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     (source / "_config.yml").write_text(yaml.safe_dump(_config(), sort_keys=False))
     return source
