@@ -29,7 +29,7 @@ __all__ = ["Session", "setup", "GRID_PARAMETERS"]
 
 #: the notebook parameters that :meth:`Session.run_grid` fills in: the evaluation keywords of
 #: :func:`semhash_lib.experiment.run_grid` and the file name of the notebook's results table
-GRID_PARAMETERS = ("protocols", "eval_queries", "continuous_rank", "results_name")
+GRID_PARAMETERS = ("protocols", "eval_queries", "continuous_rank", "results_name", "workers")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ class Session:
         """:func:`semhash_lib.experiment.run_grid` of ``config`` with this notebook's folders and parameters:
         the runs in :meth:`grid_dir` of ``grid`` (default ``data.dataset``), the notebook's ``protocols``,
         ``eval_queries`` and ``continuous_rank``, and with ``save_rows`` the rows appended to
-        ``results_dir / results_name`` (the notebook's results table) with a ``profile`` column. ``options``:
+        ``results_dir / results_name`` (the notebook's results table) with a ``profile`` column; the profile's
+        ``workers`` (processes, one per core, ``"auto"``: every core) train the runs in parallel where rows are
+        saved. ``options``:
         further run_grid keywords, or these ones changed (``extra`` columns come after ``profile``).
         Returns the grid's rows."""
         from .experiment import run_grid
@@ -75,6 +77,8 @@ class Session:
                                  "returns them only)")
             options["results_path"] = self.results_dir / results_name
             options["extra"] = {"profile": self.profile, **(options.get("extra") or {})}
+        else:
+            options.pop("workers", None)      # worker processes merge their rows into the results table
         out_dir = self.grid_dir(grid or data.dataset)
         return run_grid(methods, bits, seeds, config.replace(out_dir=str(out_dir)), data, **options)
 

@@ -29,9 +29,12 @@ __all__ = ["run_in_processes", "merge_tables", "check_workers"]
 
 
 def check_workers(workers: Any) -> int:
-    """``workers`` as a positive int, or an error saying what is accepted."""
+    """``workers`` as a positive int (``"auto"``: one per core this process may use), or an error saying what is
+    accepted."""
+    if workers == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be a positive int (processes, one per core), got {workers!r}")
+        raise ValueError(f"workers must be a positive int or 'auto' (processes, one per core), got {workers!r}")
     return int(workers)
 
 
