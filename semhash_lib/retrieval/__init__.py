@@ -23,7 +23,7 @@ Modules:
   faiss file I/O.
 """
 
-from .index import INDEX_KINDS, HashIndex, tie_aware_recall
+from .index import INDEX_KINDS, HashIndex, calibrate_nprobe, tie_aware_recall
 from .ivf import ivf_parameters
 from .packing import _to_numpy, code_bits, hamming_distance_matrix, pack_codes, unpack_codes
 from .topk import CHUNK_ELEMENTS, REAL_CHUNK_ELEMENTS, _check_k, _sizes, hamming_topk, map_ranked_chunks, real_topk
@@ -44,4 +44,5 @@ __all__ = [
     "INDEX_KINDS",
     "ivf_parameters",
     "tie_aware_recall",
+    "calibrate_nprobe",
 ]

@@ -28,7 +28,7 @@ from .ivf import FAISS_IVF_MAGIC, ivf_codes, ivf_parameters, read_ivf, train_ivf
 from .packing import _packed_and_bits
 from .topk import _check_k, hamming_topk
 
-__all__ = ["HashIndex", "INDEX_KINDS", "tie_aware_recall"]
+__all__ = ["HashIndex", "INDEX_KINDS", "tie_aware_recall", "calibrate_nprobe"]
 
 #: The ``format`` entry of a saved flat index.
 INDEX_FORMAT = b"semhash-hashindex-1"
@@ -66,6 +66,58 @@ def tie_aware_recall(found: tuple[Any, Any], exact: tuple[Any, Any]) -> float:
     return float(hits.sum(axis=1).mean() / fd.shape[1])
 
 
+def _without_self(dist: np.ndarray, ids: np.ndarray, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` of ``k + 1`` neighbours per row with the query's own id ``own`` removed (the last one
+    dropped where it is not among them)."""
+    is_self = ids == own[:, None]
+    keep = ~is_self
+    keep[~is_self.any(axis=1), -1] = False
+    return dist[keep].reshape(-1, k), ids[keep].reshape(-1, k)
+
+
+def calibrate_nprobe(ivf: Any, packed: np.ndarray, k: int = 100, target_recall: float = 0.95, sample: int = 1000,
+                     seed: int = 0) -> tuple[int, float]:
+    """The smallest ``nprobe`` whose tie-aware recall@k (:func:`tie_aware_recall`) on a sample of the indexed
+    codes reaches ``target_recall``, and that recall: ``(nprobe, recall)``.
+
+    A fixed random ``sample`` of the codes just added (``packed``, ids ``0..N-1``) is searched as queries, each
+    leaving itself out of both rankings, exactly (:func:`hamming_topk`) and through the trained ``ivf`` with
+    ``nprobe`` = 1, 2, 4, ... until the target is met, then bisected down to the smallest ``nprobe`` that meets
+    it (recall grows with ``nprobe``; ``nlist`` is exact search, recall 1). So the default fits the collection at
+    hand, whatever its code distribution, rather than a rule fitted to one benchmark's codes (the previous
+    ``ivf_parameters`` rule reached 0.91 on 15 %-noise codes around 1,000 centres). Costs one exact search of
+    ``sample`` queries and a few approximate ones (``benchmarks/README.md``, "Retrieval at scale"). The sample
+    are database codes: for queries drawn like the database (the model's codes of new images) the recall
+    carries over; for queries from another distribution, measure it (:func:`tie_aware_recall`)."""
+    import faiss
+
+    n = packed.shape[0]
+    if n < 2:
+        return 1, 1.0
+    kk = min(k, n - 1)
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False))
+    queries = np.ascontiguousarray(packed[rows])
+    exact = _without_self(*hamming_topk(queries, packed, kk + 1), rows, kk)
+
+    def recall(nprobe: int) -> float:
+        found = ivf.search(queries, kk + 1, params=faiss.SearchParametersIVF(nprobe=nprobe))
+        return tie_aware_recall(_without_self(*found, rows, kk), exact)
+
+    measured: dict[int, float] = {}
+    probe = 1
+    while True:
+        measured[probe] = recall(probe)
+        if measured[probe] >= target_recall or probe >= ivf.nlist:
+            break
+        probe = min(2 * probe, ivf.nlist)
+    lo, hi = probe // 2, probe             # recall(lo) < target <= recall(hi), or hi = nlist
+    while hi - lo > 1 and measured[hi] >= target_recall:
+        mid = (lo + hi) // 2
+        measured[mid] = recall(mid)
+        lo, hi = (lo, mid) if measured[mid] >= target_recall else (mid, hi)
+    return hi, measured[hi]
+
+
 class HashIndex:
     """Hamming index over ``bits``-bit codes: ``add`` codes, ``search`` neighbours, ``save``/``load``.
 
@@ -75,20 +127,26 @@ class HashIndex:
         index = HashIndex(64); index.add(db_codes); dist, ids = index.search(query_codes, 10)
         index = HashIndex(64, kind="ivf"); index.add(all_db_codes)   # trains nlist lists on this first add
 
-    ``nlist`` / ``nprobe`` (ivf only): lists, and lists probed per query; ``None`` chooses them from the size
-    of the first add with :func:`semhash_lib.retrieval.ivf.ivf_parameters` (``nlist = round(sqrt(N))``,
-    ``nprobe = max(8, ceil(800 nlist / N))``). Add the whole collection at once (or pass ``nlist``) since
-    the first add sets the lists. ``seed``: the training sample and k-means. ``num_threads``: threads for
+    ``nlist`` / ``nprobe`` (ivf only): lists, and lists probed per query. ``nlist=None``: ``round(sqrt(N))``
+    of the first add (:func:`semhash_lib.retrieval.ivf.ivf_parameters`); ``nprobe=None``: chosen when the index
+    is built by measuring, on a sample of the added codes, the smallest ``nprobe`` whose tie-aware
+    recall@``recall_k`` (default 100) reaches ``target_recall`` (default 0.95) (:func:`calibrate_nprobe`; the
+    value measured is kept in :attr:`measured_recall`). Add the whole collection at once (or pass ``nlist`` and
+    ``nprobe``) since the first add sets the lists and ``nprobe``. ``seed``: the training sample and k-means. ``num_threads``: threads for
     the search (``None``: :func:`semhash_lib.devices.cpu_threads`; for ivf, ``faiss.omp_set_num_threads``).
     """
 
     def __init__(self, bits: int, kind: str = "flat", *, nlist: int | None = None, nprobe: int | None = None,
-                 seed: int = 0, num_threads: int | None = None):
+                 target_recall: float = 0.95, recall_k: int = 100, seed: int = 0, num_threads: int | None = None):
         if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits <= 0:
             raise ValueError(f"HashIndex: bits must be a positive int, got {bits!r}")
         if kind not in INDEX_KINDS:
             raise ValueError(f"HashIndex: kind must be 'flat' (exact) or 'ivf' (faiss IndexBinaryIVF), got {kind!r}")
+        if not (isinstance(target_recall, (int, float)) and 0 < target_recall <= 1):
+            raise ValueError(f"HashIndex: target_recall must be in (0, 1], got {target_recall!r}")
         self.bits, self.kind, self.seed = int(bits), kind, int(seed)
+        self.target_recall, self.recall_k = float(target_recall), _positive(recall_k, "recall_k")
+        self.measured_recall: float | None = None   # ivf: recall@recall_k of the chosen nprobe on the sample
         self._nlist, self._nprobe = _positive(nlist, "nlist"), _positive(nprobe, "nprobe")
         self.num_threads = _positive(num_threads, "num_threads")
         if kind == "flat" and (nlist is not None or nprobe is not None):
@@ -152,10 +210,16 @@ class HashIndex:
 
         faiss.omp_set_num_threads(self._threads())
         if self._ivf is None:
-            nlist, nprobe = ivf_parameters(packed.shape[0], nlist=self._nlist)
+            nlist, _ = ivf_parameters(packed.shape[0], nlist=self._nlist)
             index = train_ivf(packed, self.bits, nlist, self.seed)
-            index.nprobe = min(self._nprobe or nprobe, nlist)
+            index.add(packed)
             self._ivf = index
+            if self._nprobe is not None:
+                index.nprobe = min(self._nprobe, nlist)
+            else:
+                index.nprobe, self.measured_recall = calibrate_nprobe(index, packed, self.recall_k,
+                                                                      self.target_recall, seed=self.seed)
+            return
         self._ivf.add(packed)
 
     def search(self, queries: Any, k: int, *, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
