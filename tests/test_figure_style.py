@@ -300,6 +300,8 @@ def test_metric_bars_hatch_the_groups_and_keep_the_legend_outside():
     assert fig.axes[0].get_title() == "T, 32 bits\nmean ± std over 3 seeds"
     hatches = {p.get_hatch() for p in fig.axes[0].patches}
     assert len(hatches) == 2                                   # one hatch per protocol: readable in grey-scale
+    black = [p for p in fig.axes[0].patches if p.get_hatch() and to_hex(p.get_facecolor()[:3]) == "#000000"]
+    assert black and all(style.luminance(p.get_hatchcolor()[:3]) > 0.5 for p in black)   # visible on black
 
 
 def test_metric_per_group_legend_outside():

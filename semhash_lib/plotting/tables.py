@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import summarize
-from .style import OKABE_ITO, legend_outside, method_style
+from .style import OKABE_ITO, legend_outside, luminance, method_style
 
 __all__ = ["plot_metric", "plot_metric_by_bits", "plot_metric_bars", "plot_metrics_by_bits",
            "plot_metric_by_bits_per_group", "plot_map_vs_mahp"]
@@ -124,6 +124,12 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", 
         bars = ax.bar(x + (j - (len(groups) - 1) / 2) * width, r[metric], width, yerr=r[f"{metric}_std"],
                       capsize=2, color=[method_style(m).color for m in methods], alpha=0.85,
                       hatch=_HATCHES[j % len(_HATCHES)], edgecolor="0.15", lw=0.5, label=str(g))
+        for bar, m in zip(bars, methods):       # a hatch drawn in dark grey vanishes on a black bar
+            if _HATCHES[j % len(_HATCHES)] and luminance(method_style(m).color) < 0.05:
+                if hasattr(bar, "set_hatchcolor"):
+                    bar.set_hatchcolor("0.8")
+                else:
+                    bar.set_edgecolor("0.8")
         ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks(x)
     ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
