@@ -163,8 +163,9 @@ def precision_curves(codes, data, queries: int = 2000, seed: int = 0, db_class_s
     (:func:`semhash_lib.metrics.hierarchical_precision_curve`); P@k(q) = (1/k) Σ_{i≤k} [y_{r_i} = y_q]
     (:func:`semhash_lib.metrics.precision_curve`); both averaged over the queries, ties by database index.
 
-    Returns ``{protocol: {"class_size": int, "hP@k": {method: (ks, values)}, "P@k": {method: (ks, values)}}}``;
-    ``class_size`` is the mean number of same-class database items of a query (for
+    Returns ``{protocol: {"class_size": int, "queries": int, "hP@k": {method: (ks, values)},
+    "P@k": {method: (ks, values)}}}``; ``class_size`` is the mean number of same-class database items of a
+    query, ``queries`` the number of queries averaged over (both for the titles and the class-size line of
     :func:`semhash_lib.plotting.curves.plot_precision_curves`).
     """
     from . import metrics
@@ -177,8 +178,8 @@ def precision_curves(codes, data, queries: int = 2000, seed: int = 0, db_class_s
     size_test = int(np.bincount(y_test).mean()) - 1          # other images per class, test-vs-test
     ks_db = np.unique(np.linspace(1, min(db_class_sizes * size_db, len(y_train)), n_ks_db).astype(int))
     ks_test = np.unique(np.linspace(1, min(max_k_test, len(y_test) - 1), n_ks_test).astype(int))
-    out = {"train_db": {"class_size": size_db, "hP@k": {}, "P@k": {}},
-           "test_vs_test": {"class_size": size_test, "hP@k": {}, "P@k": {}}}
+    out = {"train_db": {"class_size": size_db, "queries": len(q), "hP@k": {}, "P@k": {}},
+           "test_vs_test": {"class_size": size_test, "queries": len(y_test), "hP@k": {}, "P@k": {}}}
     for m, h in codes.items():
         h_test, h_train = h["test"], h["train"]
         db, tt = out["train_db"], out["test_vs_test"]

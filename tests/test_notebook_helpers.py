@@ -105,10 +105,13 @@ def test_precision_curves_are_the_metric_curves_of_both_protocols():
     assert ks[-1] == len(yt) - 1                   # fewer than 250 other test images
     np.testing.assert_allclose(pk, metrics.precision_curve(codes["b"]["test"], codes["b"]["test"], yt, yt, ks=ks,
                                                            exclude_self=True))
-    fig = plot_precision_curves(curves, 8)
+    assert curves["train_db"]["queries"] == 10 and curves["test_vs_test"]["queries"] == len(yt)
+    fig = plot_precision_curves(curves, 8, seed=0)
     axes = np.array(fig.axes).reshape(2, 2)
-    assert axes[0, 0].get_legend() is not None and all(ax.get_legend() is None for ax in axes.ravel()[1:])
-    assert axes[1, 0].get_title() == "hierarchical precision, 8 bits, test_vs_test"
+    assert all(ax.get_legend() is None for ax in axes.ravel()) and len(fig.legends) == 1   # one, for all panels
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+    assert axes[1, 0].get_title() == ("hP@k of codes sign(h), Hamming ranking (8 bits, seed 0)\n"
+                                      f"test_vs_test: {len(yt)} test queries vs the other test images")
     assert len(axes[0, 1].get_lines()) == 2 + 1   # two methods and the class-size line
 
 
@@ -125,7 +128,10 @@ def test_code_statistics_table_has_one_row_of_code_statistics_per_method():
     off = ~np.eye(6, dtype=bool)
     assert r["mean |corr|"] == pytest.approx(np.abs(s["bit_correlation"][off]).mean())
     fig = plot_bit_correlations(outputs)
-    assert len(fig.axes) == 3 and [ax.get_title() for ax in fig.axes[:2]] == ["m1", "m2"]   # + the colour bar
+    assert len(fig.axes) == 3                                                              # + the colour bar
+    titles = [ax.get_title().split("\n") for ax in fig.axes[:2]]
+    assert [t[0] for t in titles] == ["m1", "m2"]
+    assert titles[1][1] == f"mean |r| off-diagonal {np.abs(s['bit_correlation'][~np.eye(6, dtype=bool)]).mean():.3f}"
 
 
 # ------------------------------------------------------------------ similarity tables
@@ -192,7 +198,8 @@ def _table():
 def test_results_figures_draw_the_means_over_seeds():
     t = _table()
     fig = plot_metrics_by_bits(t, [("mahp@250", "train_db"), ("map@1000", "test_vs_test")], suptitle="S")
-    assert [ax.get_title() for ax in fig.axes] == ["mahp@250 (train_db)", "map@1000 (test_vs_test)"]
+    assert [ax.get_title() for ax in fig.axes] == ["mahp@250 (train_db)\nmean ± std over 4 runs (2 seeds)",
+                                                   "map@1000 (test_vs_test)\nmean ± std over 4 runs (2 seeds)"]
     with pytest.raises(ValueError, match="titles"):
         plot_metrics_by_bits(t, [("mahp@250", "train_db")], titles=["a", "b"])
     fig = plot_metric_by_bits_per_group(t, "mahp@250", "targets", ylabel="y", title="T")
@@ -201,7 +208,8 @@ def test_results_figures_draw_the_means_over_seeds():
     mean_t2_32 = t[(t["targets"] == "T2") & (t["bits"] == 32)]["mahp@250"].mean()
     assert ax.containers[-1].lines[0].get_ydata()[-1] == pytest.approx(mean_t2_32)   # T2's error-bar line
     fig = plot_map_vs_mahp(t, title="mAP vs mAHP, {protocol}")
-    assert [a.get_title() for a in fig.axes] == ["mAP vs mAHP, train_db", "mAP vs mAHP, test_vs_test"]
+    assert [a.get_title() for a in fig.axes] == ["mAP vs mAHP, train_db\nmean ± std over 4 runs (2 seeds)",
+                                                 "mAP vs mAHP, test_vs_test\nmean ± std over 4 runs (2 seeds)"]
     pts = fig.axes[0].collections[1].get_offsets()             # csq's points, 16 and 32 bits
     csq = t[(t["protocol"] == "train_db") & (t["method"] == "csq")].groupby("bits")[["map@all", "mahp@250"]].mean()
     np.testing.assert_allclose(np.asarray(pts), csq.to_numpy())
@@ -211,16 +219,16 @@ def test_plot_metric_draws_bars_for_one_code_length_and_lines_for_several():
     t = _table()
     one = t[t["bits"] == 32]
     fig = plot_metric(one, "mahp@250", title="T")
-    assert fig.axes[0].get_title() == "T, 32 bits"
+    assert fig.axes[0].get_title() == "T, 32 bits\nmean ± std over 4 runs (2 seeds)"   # x 2 targets
     assert len(fig.axes[0].patches) == one["method"].nunique() * one["protocol"].nunique()   # bars
     fig = plot_metric(one, "mahp@250", group="targets")
     assert len(fig.axes[0].patches) == one["method"].nunique() * one["targets"].nunique()
     fig = plot_metric(t, "mahp@250", title="T")                  # lines: a panel per protocol, a line per method
-    assert [ax.get_title() for ax in fig.axes] == ["T, train_db", "T, test_vs_test"]
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes] == ["T, train_db", "T, test_vs_test"]
     assert not fig.axes[0].patches and len(fig.axes[0].containers) == t["method"].nunique()
     fig = plot_metric(t, "mahp@250", group="targets", title="T")  # lines: one per value of the group
     assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == ["T1", "T2"]
-    assert fig.axes[0].get_title() == "T"
+    assert fig.axes[0].get_title() == "T\nmean ± std over 8 runs (2 seeds), 2 method(s) pooled"
 
 
 # ------------------------------------------------------------------ retrieval figures

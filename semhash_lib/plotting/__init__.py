@@ -1,6 +1,7 @@
 """The paper's figures: one small module per kind of plot.
 
-- :mod:`.style` — ``save_figure`` (PNG + SVG, atomic) and the shared look.
+- :mod:`.style` — ``save_figure`` (PNG + SVG, atomic) and the shared look: one fixed colour (Okabe & Ito's
+  colour-blind-safe palette), line style and marker per method, legends outside the data, no empty panels.
 - :mod:`.codes` — histograms of the pre-sign outputs (binarization, paper §3 / fix ii), bit correlations.
 - :mod:`.curves` — precision@k and hierarchical-precision@k curves (paper's fix iii).
 - :mod:`.retrieval` — query / nearest-neighbour image grids, thumbnails.

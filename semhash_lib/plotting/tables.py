@@ -9,7 +9,9 @@
 - :func:`plot_map_vs_mahp` — the trivial-solution argument (``docs/paper.md`` §5.1): each method x code length
   as a point (mAP, mAHP), one panel per protocol.
 
-Every value drawn is a mean over seeds from :func:`semhash_lib.results.summarize` (error bars: sample std).
+Every value drawn is a mean over seeds from :func:`semhash_lib.results.summarize` (error bars: sample std);
+each panel's title says over how many seeds (from the table). Methods keep their style of
+:mod:`semhash_lib.plotting.style`; legends lie outside the axes.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import summarize
-from .style import method_color
+from .style import OKABE_ITO, legend_outside, luminance, method_style
 
 __all__ = ["plot_metric", "plot_metric_by_bits", "plot_metric_bars", "plot_metrics_by_bits",
            "plot_metric_by_bits_per_group", "plot_map_vs_mahp"]
@@ -31,6 +33,39 @@ def _protocols(table: pd.DataFrame, protocols: Sequence[str] | None) -> list[str
     if not found:
         raise ValueError("no protocol to draw: the table is empty")
     return found
+
+
+def _span(values) -> str:
+    values = sorted({int(v) for v in values})
+    return f"{values[0]}" if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def _seeds(table: pd.DataFrame, by: Sequence[str]) -> str:
+    """What each drawn point of ``table`` grouped ``by`` is, from the table: "1 seed", "mean ± std over 3
+    seeds", "mean ± std over 2-3 seeds" (groups differ), or "mean ± std over 4 runs (2 seeds)" where a
+    group also pools rows of other columns (e.g. two training targets)."""
+    g = table.groupby(list(by), sort=False)
+    runs = g.size()
+    seeds = g["seed"].nunique() if "seed" in table.columns else runs
+    if int(runs.max()) == 1:
+        return "1 seed" if "seed" in table.columns else "1 run"
+    if "seed" in table.columns and (runs != seeds).any():
+        return f"mean ± std over {_span(runs)} runs ({_span(seeds)} seeds)"
+    return f"mean ± std over {_span(seeds)} seeds"
+
+
+def _titled(title: str, table: pd.DataFrame, by: Sequence[str]) -> str:
+    return f"{title}\n{_seeds(table, by)}"
+
+
+#: styles of series that are not methods (values of a group column): colour, line style, marker
+_GROUP_STYLES = [(OKABE_ITO["blue"], "-", "o"), (OKABE_ITO["vermillion"], "--", "s"),
+                 (OKABE_ITO["bluish_green"], "-.", "^"), (OKABE_ITO["reddish_purple"], ":", "D"),
+                 (OKABE_ITO["orange"], "-", "v"), (OKABE_ITO["sky_blue"], "--", "P"),
+                 (OKABE_ITO["black"], "-.", "X")]
+
+#: hatches of the bar groups of :func:`plot_metric_bars` (grey-scale safe)
+_HATCHES = ["", "///", "...", "xxx", "ooo", "++"]
 
 
 def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None = None, ax=None,
@@ -50,18 +85,19 @@ def plot_metric_by_bits(table: pd.DataFrame, metric: str, protocol: str | None =
         r = s[s["method"] == m].sort_values("bits")
         if r.empty:
             continue
-        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], marker="o", capsize=3, label=m,
-                    color=method_color(m), lw=1.6)
+        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], capsize=3, label=m, ms=5,
+                    **method_style(m).line())
     ax.set_xscale("log", base=2)
     bits = sorted(s["bits"].unique())
     ax.set_xticks(bits)
     ax.set_xticklabels([str(b) for b in bits])
-    ax.set_xlabel("bits")
+    ax.set_xlabel("code length (bits)")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    ax.set_title(title or (f"{metric} ({protocol})" if protocol else metric))
+    ax.set_title(_titled(title or (f"{metric} ({protocol})" if protocol else metric), t, ("method", "bits")),
+                 fontsize=10)
     fig.tight_layout()
+    legend_outside(ax, title="method")
     return fig
 
 
@@ -79,24 +115,35 @@ def plot_metric_bars(table: pd.DataFrame, metric: str, group: str = "protocol", 
         fig, ax = plt.subplots(figsize=(max(5.5, 1.2 + 1.1 * len(methods) * max(1, len(groups)) ** 0.5), 3.8))
     else:
         fig = ax.figure
+    from matplotlib.patches import Patch
+
     width = 0.8 / len(groups)
     x = np.arange(len(methods))
     for j, g in enumerate(groups):
         r = s[s[group] == g].set_index("method").reindex(methods)
         bars = ax.bar(x + (j - (len(groups) - 1) / 2) * width, r[metric], width, yerr=r[f"{metric}_std"],
-                      capsize=2, color=[method_color(m) for m in methods], alpha=1.0 - 0.45 * j,
-                      edgecolor="0.2", lw=0.5, label=str(g))
+                      capsize=2, color=[method_style(m).color for m in methods], alpha=0.85,
+                      hatch=_HATCHES[j % len(_HATCHES)], edgecolor="0.15", lw=0.5, label=str(g))
+        for bar, m in zip(bars, methods):       # a hatch drawn in dark grey vanishes on a black bar
+            if _HATCHES[j % len(_HATCHES)] and luminance(method_style(m).color) < 0.05:
+                if hasattr(bar, "set_hatchcolor"):
+                    bar.set_hatchcolor("0.8")
+                else:
+                    bar.set_edgecolor("0.8")
         ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2)
     ax.set_xticks(x)
     ax.set_xticklabels(methods, rotation=20, ha="right", fontsize=8)
+    ax.set_xlabel("method")
     ax.set_ylabel(metric)
     lo = np.nanmin(s[metric])
     ax.set_ylim(max(0.0, lo - 0.1), min(1.0, np.nanmax(s[metric]) + 0.05))
     ax.grid(alpha=0.3, axis="y")
-    if len(groups) > 1:
-        ax.legend(fontsize=8, title=group, title_fontsize=8)
-    ax.set_title(title or metric)
+    ax.set_title(_titled(title or metric, table, ("method", group)), fontsize=10)
     fig.tight_layout()
+    if len(groups) > 1:
+        keys = [Patch(facecolor="white", edgecolor="0.15", hatch=_HATCHES[j % len(_HATCHES)], label=str(g))
+                for j, g in enumerate(groups)]
+        legend_outside(ax, keys, title=group, title_fontsize=8)
     return fig
 
 
@@ -114,9 +161,12 @@ def plot_metrics_by_bits(table: pd.DataFrame, panels: Sequence[tuple[str, str]],
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.8), squeeze=False)
     for i, (ax, (metric, protocol)) in enumerate(zip(axes[0], panels)):
         plot_metric_by_bits(table, metric, protocol, ax=ax, title=titles[i] if titles is not None else None)
-    if suptitle:                 # each panel already laid the figure out; make room for the title above them
+    for ax in axes[0]:           # one legend for all panels, to the right of them
+        ax.get_legend().remove()
+    if suptitle:
         fig.suptitle(suptitle)
-        fig.tight_layout()
+    fig.tight_layout()
+    legend_outside(fig, title="method")
     return fig
 
 
@@ -128,18 +178,23 @@ def plot_metric_by_bits_per_group(table: pd.DataFrame, metric: str, group: str, 
     import matplotlib.pyplot as plt
 
     s = summarize(table, [metric], by=(group, "bits"))
+    per_method = "method" in table.columns
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for value, r in s.groupby(group):
-        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], marker="o", capsize=3, label=value)
+    for j, (value, r) in enumerate(s.groupby(group)):
+        color, ls, marker = _GROUP_STYLES[j % len(_GROUP_STYLES)]
+        ax.errorbar(r["bits"], r[metric], yerr=r[f"{metric}_std"], marker=marker, ls=ls, color=color, ms=5,
+                    capsize=3, label=value)
     bits = sorted(s["bits"].unique())
     ax.set_xscale("log", base=2)
     ax.set_xticks(bits)
     ax.set_xticklabels([str(b) for b in bits])
-    ax.set_xlabel("bits")
+    ax.set_xlabel("code length (bits)")
     ax.set_ylabel(ylabel or metric)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"{metric} by {group}")
+    pooled = f", {table['method'].nunique()} method(s) pooled" if per_method else ""
+    ax.set_title(f"{title or f'{metric} by {group}'}\n{_seeds(table, (group, 'bits'))}{pooled}", fontsize=10)
+    fig.tight_layout()
+    legend_outside(ax, title=group)
     return fig
 
 
@@ -163,21 +218,53 @@ def plot_map_vs_mahp(table: pd.DataFrame, map_metric: str = "map@all", mahp_metr
                      protocols: Sequence[str] | None = None, xlabel: str = "mAP@all (same class)",
                      ylabel: str = "mAHP@250 (WordNet)", title: str = "mAP vs mAHP, {protocol}"):
     """One panel per protocol (default: those in the table): each (method, code length) is a point at its mean
-    ``map_metric`` (x) and ``mahp_metric`` (y) over seeds, in the method's colour, larger for longer codes.
+    ``map_metric`` (x) and ``mahp_metric`` (y) over seeds, in the method's colour and marker, larger for longer
+    codes (the legend to the right gives the sizes), the points of one method joined in order of code length.
     A method to the right of the paper's method but below it ranks same-class images better and the other
     classes worse: the trivial solution that plain mAP cannot see (:func:`semhash_lib.results.trivial_solutions`
     lists those cases). ``title`` is formatted with ``protocol``. Returns the Figure."""
     import matplotlib.pyplot as plt
 
+    from matplotlib.lines import Line2D
+
     protocols = _protocols(table, protocols)
-    fig, axes = plt.subplots(1, len(protocols), figsize=(5.5 * len(protocols), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(protocols), figsize=(5.5 * len(protocols), 4.4), squeeze=False)
+    all_bits = sorted(int(b) for b in table["bits"].unique())
+    span = max(float(np.log2(all_bits[-1] / all_bits[0])), 1.0)
+
+    def area(b):          # marker area grows with the code length (the legend gives the sizes)
+        return 18.0 + 70.0 * float(np.log2(b / all_bits[0])) / span
+
     for ax, protocol in zip(axes[0], protocols):
         s = summarize(table[table["protocol"] == protocol], [map_metric, mahp_metric], by=("method", "bits"))
         for m, r in s.groupby("method", sort=False):
-            ax.scatter(r[map_metric], r[mahp_metric], color=method_color(m), label=m, s=20 + r["bits"])
+            st = method_style(m)
+            r = r.sort_values("bits")
+            if len(r) > 1:
+                ax.plot(r[map_metric], r[mahp_metric], color=st.color, ls=st.linestyle, lw=0.8, alpha=0.6)
+            ax.scatter(r[map_metric], r[mahp_metric], label=m, s=[area(b) for b in r["bits"]],
+                       edgecolors="0.15", linewidths=0.4, zorder=3, **st.points())
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.set_title(title.format(protocol=protocol))
-    axes[0, 0].legend(fontsize=7)
+        ax.set_title(_titled(title.format(protocol=protocol), table[table["protocol"] == protocol],
+                             ("method", "bits")), fontsize=10)
+    fig.tight_layout()
+    seen: dict = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    handles, labels = list(seen.values()), list(seen)
+    if len(all_bits) > 1:          # the size key
+        handles.append(Line2D([], [], ls="none"))
+        labels.append("marker size = code length:")
+        for b in all_bits:
+            handles.append(Line2D([], [], ls="none", marker="o", color="0.6", markeredgecolor="0.15",
+                                  markersize=float(np.sqrt(area(b)))))
+            labels.append(f"{b} bits")
+    else:
+        handles.append(Line2D([], [], ls="none"))
+        labels.append(f"every point: {all_bits[0]} bits")
+    legend_outside(fig, handles, labels, title="method" + (" (lines join its code lengths)" if len(all_bits) > 1
+                                                        else ""))
     return fig

@@ -22,6 +22,7 @@ from typing import Mapping
 import numpy as np
 
 from ..io import atomic_write
+from .style import OKABE_ITO, VARIANT_STYLES, legend_outside, variant_style
 from ..toy import (KLGeometry, SimilarityToy, Trajectory, binarization_statistics, class_id_codes, default_k,
                    hp_curves, pair_distances, retrieval_table, similarity_toy)
 
@@ -29,13 +30,18 @@ __all__ = ["plot_kl_geometry", "plot_trajectory_panels", "save_trajectory_gif", 
            "plot_code_vs_target", "plot_trivial_solution", "draw_toy", "toy_controls", "TOY_DEFAULTS",
            "VARIANT_COLORS"]
 
-#: one colour per KL variant, in every figure of the toy
-VARIANT_COLORS = {"nearest_corner": "#1b7837", "sampled": "#b2182b", "grouped": "#2166ac"}
-_CODE_COLORS = ("#1b7837", "#762a83", "#bf812d", "#2166ac")
+#: one colour per KL variant, in every figure of the toy (the colour of the method using that variant,
+#: :data:`semhash_lib.plotting.style.VARIANT_STYLES`)
+VARIANT_COLORS = {variant: style.color for variant, style in VARIANT_STYLES.items()}
+#: the codes of the trivial-solution figure: (colour, line style), Okabe & Ito's palette
+_CODE_STYLES = ((OKABE_ITO["blue"], "-"), (OKABE_ITO["vermillion"], "--"), (OKABE_ITO["black"], ":"),
+                (OKABE_ITO["reddish_purple"], "-."))
+#: the parts of the KL geometry panels
+_NU_COLOR, _RHO_COLOR, _DESCENT_COLOR = OKABE_ITO["orange"], OKABE_ITO["reddish_purple"], OKABE_ITO["vermillion"]
 
 
 def _color(variant: str) -> str:
-    return VARIANT_COLORS.get(variant, "#444444")
+    return variant_style(variant).color
 
 
 def _draw_segments(ax, a: np.ndarray, b: np.ndarray, **kw) -> None:
@@ -53,36 +59,50 @@ def _geometry_panel(ax, g: KLGeometry, field=None, lim: float = 1.6) -> None:
         shade = np.log1p(norm / max(float(np.median(norm)), 1e-12))
         ax.quiver(X, Y, U * unit, V * unit, shade, cmap="Greys", clim=(-0.5, float(shade.max()) + 1e-9),
                   pivot="mid", angles="xy", scale_units="xy", scale=1.0 / (0.6 * spacing), width=0.004, zorder=1)
+        ax.plot([], [], ls="none", marker=r"$\rightarrow$", ms=10, color="0.45",
+                label="field on a new output (darker: stronger)")
     t, counts = np.unique(np.round(g.targets, 6), axis=0, return_counts=True)
-    ax.scatter(*t.T, marker="s", s=60, c="black", zorder=3, label="target samples" if g.variant == "sampled" else "corners")
+    ax.scatter(*t.T, marker="s", s=60, c="black", zorder=3,
+               label="target samples (corners drawn with replacement)" if g.variant == "sampled" else "corners")
     if g.variant == "sampled" and d == 2:
         for p, c in zip(t, counts):
             ax.annotate(f"x{c}", p, xytext=(6, 6), textcoords="offset points", fontsize=7)
-    _draw_segments(ax, g.h, g.nu_points, color="#e08214", lw=0.8, alpha=0.8)
-    _draw_segments(ax, g.h, g.rho_points, color="#4393c3", lw=0.8, ls="--", alpha=0.8)
-    ax.plot([], [], color="#e08214", lw=1, label=f"nu: to the {g.k}-th nearest target")
-    ax.plot([], [], color="#4393c3", lw=1, ls="--", label=f"rho: to the {g.k}-th nearest output")
-    ax.scatter(*g.h.T, s=14, color=_color(g.variant), zorder=4, label="outputs h")
+        ax.plot([], [], ls="none", marker=r"$xN$", ms=14, color="black",
+                label="xN: N target samples on that corner")
+    _draw_segments(ax, g.h, g.nu_points, color=_NU_COLOR, lw=0.9, alpha=0.85)
+    _draw_segments(ax, g.h, g.rho_points, color=_RHO_COLOR, lw=0.9, ls="--", alpha=0.85)
+    ax.plot([], [], color=_NU_COLOR, lw=1, label=f"nu: to the {g.k}-th nearest target")
+    ax.plot([], [], color=_RHO_COLOR, lw=1, ls="--", label=f"rho: to the {g.k}-th nearest output")
+    st = variant_style(g.variant)
+    ax.scatter(*g.h.T, s=16, color=st.color, marker=st.marker, zorder=4, label=f"outputs h ({g.variant})")
     step = 0.35 * g.descent / max(float(np.abs(g.descent).max()), 1e-12)
     if d == 2:
-        ax.quiver(*g.h.T, *step.T, color="#d6604d", angles="xy", scale_units="xy", scale=1, width=0.006, zorder=5)
+        ax.quiver(*g.h.T, *step.T, color=_DESCENT_COLOR, angles="xy", scale_units="xy", scale=1, width=0.006,
+                  zorder=5)
         ax.set_aspect("equal")
     else:
-        ax.quiver(*g.h.T, *step.T, color="#d6604d")
+        ax.quiver(*g.h.T, *step.T, color=_DESCENT_COLOR)
+    ax.plot([], [], ls="none", marker=r"$\nearrow$", ms=10, color=_DESCENT_COLOR,
+            label="descent direction -dL/dh (longest 0.35)")
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
+    ax.set_xlabel("output h$_1$")
+    ax.set_ylabel("output h$_2$")
     if d == 3:
         ax.set_zlim(-lim, lim)
-    ax.set_title(f"{g.variant}, k={g.k}: loss {g.loss:.2f}", fontsize=9)
+        ax.set_zlabel("output h$_3$")
+    ax.set_title(f"{g.variant}, k={g.k}: KL term L = {g.loss:.2f}", fontsize=9)
 
 
 def plot_kl_geometry(geometries: Mapping[str, KLGeometry], fields: Mapping[str, tuple] | None = None,
                      title: str | None = None, lim: float = 1.6):
-    """One panel per ``label -> KLGeometry`` (2-d or 3-d outputs): target samples (black squares; "xN" the
-    number of samples on a corner) or corners, each output (dots) with its nu segment (orange) and rho
-    segment (blue, dashed), its descent direction -dL/dh (red arrows, scaled so the longest has length
-    0.35) and, in 2-d with ``fields[label]`` = :func:`semhash_lib.toy.kl_gradient_field`, the normalised
-    field a new output would feel (grey, darker = stronger). Returns the Figure."""
+    """One panel per ``label -> KLGeometry`` (2-d or 3-d outputs, axes the output coordinates h_1, h_2, h_3):
+    target samples (black squares; "xN" the number of samples on a corner) or corners, each output (dots,
+    its variant's colour) with its nu segment (orange) and rho segment (purple, dashed), its descent
+    direction -dL/dh (vermillion arrows, scaled so the longest has length 0.35) and, in 2-d with
+    ``fields[label]`` = :func:`semhash_lib.toy.kl_gradient_field`, the normalised field a new output would
+    feel (grey, darker = stronger). One legend for all panels, below them, explains each mark.
+    Returns the Figure."""
     import matplotlib.pyplot as plt
 
     if not geometries:
@@ -98,11 +118,10 @@ def plot_kl_geometry(geometries: Mapping[str, KLGeometry], fields: Mapping[str, 
         _geometry_panel(ax, g, (fields or {}).get(label), lim)
         if label != g.variant:
             ax.set_title(f"{label}\n" + ax.get_title(), fontsize=9)
-        if i == 0:
-            ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    legend_outside(fig, where="below", ncol=3)
     return fig
 
 
@@ -113,7 +132,8 @@ def _frames(traj: Trajectory, n_panels: int) -> np.ndarray:
 def plot_trajectory_panels(trajectories: Mapping[str, Trajectory], n_panels: int = 5, lim: float = 1.6,
                            title: str | None = None):
     """The batch at ``n_panels`` recorded steps (columns), one row per ``label -> Trajectory`` of 2-d
-    outputs, with the corners and each frame's quantization error mean | |h| - 1 |. Returns the Figure."""
+    outputs (axes h_1, h_2), with the corners and each frame's quantization error mean | |h| - 1 |; cells
+    of rows with fewer frames are removed. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     if not trajectories:
@@ -127,17 +147,20 @@ def plot_trajectory_panels(trajectories: Mapping[str, Trajectory], n_panels: int
             ax = axes[r, c]
             h = traj.h[f][:, :2]
             ax.scatter(*corners.T, marker="s", s=40, c="black")
-            ax.scatter(*h.T, s=8, color=_color(label.split(" ")[0]))
+            st = variant_style(label.split(" ")[0])
+            ax.scatter(*h.T, s=10, color=st.color, marker=st.marker)
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set_xticks([-1, 1])
+            ax.set_yticks([-1, 1])
+            ax.tick_params(labelsize=7)
             ax.set_title(f"step {traj.steps[f]}: q.err {binarization_statistics(traj.h[f])['quant_error']:.2f}",
                          fontsize=8)
-        axes[r, 0].set_ylabel(label, fontsize=9)
+            ax.set_xlabel("h$_1$", fontsize=8, labelpad=0)
+        axes[r, 0].set_ylabel(f"{label}\nh$_2$", fontsize=9)
         for c in range(len(_frames(traj, n_panels)), cols):
-            axes[r, c].axis("off")
+            fig.delaxes(axes[r, c])
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -160,7 +183,10 @@ def save_trajectory_gif(trajectories: Mapping[str, Trajectory], figures_dir: str
     dots = []
     for ax, (label, traj) in zip(axes[0], items):
         ax.scatter(*corners.T, marker="s", s=50, c="black")
-        dots.append(ax.scatter(*traj.h[0][:, :2].T, s=12, color=_color(label.split(" ")[0])))
+        st = variant_style(label.split(" ")[0])
+        dots.append(ax.scatter(*traj.h[0][:, :2].T, s=12, color=st.color, marker=st.marker))
+        ax.set_xlabel("h$_1$")
+        ax.set_ylabel("h$_2$")
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
@@ -200,8 +226,9 @@ def plot_many_bits(outputs: Mapping[str, np.ndarray], bits: int | None = None, b
         s = binarization_statistics(h)
         ax.hist(np.clip(np.ravel(h), -1.6, 1.6), bins=edges, color=_color(variant), density=True)
         ax.set_title(f"{variant}\nquant. error {s['quant_error']:.2f}, |h|<0.1: {s['near_zero']:.1%}", fontsize=9)
-        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
         ax.set_xlabel("output h")
+    axes[0, 0].set_ylabel("density")
     if bits:
         fig.suptitle(f"KL term alone at {bits} bits", fontsize=10)
     fig.tight_layout()
@@ -244,15 +271,17 @@ def plot_trivial_solution(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], t
             row = table[table["code"] == name].iloc[0]
             mahp = [c for c in table.columns if c.startswith("mAHP")][0]
             label = f"{name}: mAP {row['mAP']:.2f}, {mahp} {row[mahp]:.2f}"
-        ax.plot(ks, hp, color=_CODE_COLORS[i % len(_CODE_COLORS)], lw=1.8, label=label)
+        color, ls = _CODE_STYLES[i % len(_CODE_STYLES)]
+        ax.plot(ks, hp, color=color, ls=ls, lw=1.8, label=label)
     if class_size:
         ax.axvline(class_size, color="0.5", ls=":", lw=1)
         ax.text(class_size, 0.06, " same-class items used up", fontsize=7, color="0.4", transform=ax.get_xaxis_transform())
     ax.set_xlabel("k (retrieved items)")
     ax.set_ylabel("hP@k")
     ax.set_ylim(0, 1.03)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("hP@k of the codes sign(h), Hamming ranking, ties averaged", fontsize=10)
     fig.tight_layout()
+    legend_outside(ax, where="below", ncol=1)
     return fig
 
 
@@ -276,6 +305,7 @@ def draw_toy(kl_weight: float = 0.02, k: int = 1, bits: int = 16, variant: str =
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
     axes[0].hist(r.h_after.ravel(), bins=np.linspace(-1.05, 1.05, 43), color=_color(variant))
     axes[0].set_xlabel("output h = tanh(z)")
+    axes[0].set_ylabel("count")
     axes[0].set_title(f"quant. error {s['quant_error']:.3f}, |h|<0.1: {s['near_zero']:.1%}", fontsize=9)
     t, d = pair_distances(r.h_after, r.T)
     axes[1].scatter(t + np.random.default_rng(seed).uniform(-0.04, 0.04, t.shape), d, s=4, alpha=0.25, color="0.3")
