@@ -1,8 +1,9 @@
 """Retrieval benchmark at CIFAR-100 scale: 10,000 queries x 50,000 database codes, 64 bits.
 
 Times (wall clock, best of ``--repeat``), on ``--threads`` threads for both semhash and faiss:
-- ``hamming_topk`` (exact, ties by index) vs ``faiss.IndexBinaryFlat`` (default heap search, and its
-  counting variant ``use_heap=False``), k = 1000;
+- ``hamming_topk`` (exact, ties by index) with each backend (``numpy``, ``faiss`` counting search, ``auto``) vs
+  ``faiss.IndexBinaryFlat`` (default heap search, and its counting variant ``use_heap=False``), k = 100 and
+  1000 (``--ks``); the processor is printed with the numbers (``--topk-only`` stops there);
 - mAP@1000 and mAHP@250 (trapezoid), also with ``ties="average"``;
 - a straightforward per-query numpy loop (distance row, ``np.argsort`` of the row, AP@1000), timed on
   ``--loop-queries`` queries and extrapolated linearly to all queries; compared with mAP@1000 on
@@ -29,6 +30,16 @@ import numpy as np
 def peak_rss_gb() -> float:
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e9
+
+
+def processor() -> str:
+    """The processor's model name and whether it has AVX-512 VPOPCNTDQ (vectorised popcount), from /proc/cpuinfo."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    return f"{name}, {'with' if 'avx512_vpopcntdq' in info else 'without'} AVX-512 VPOPCNTDQ"
 
 
 def best_of(fn, repeat):
@@ -75,6 +86,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--loop-queries", type=int, default=200)
+    ap.add_argument("--ks", type=int, nargs="+", default=[100, 1000], help="k of the top-k timings")
+    ap.add_argument("--topk-only", action="store_true", help="time the top-k searches only (no metrics, no loop)")
     args = ap.parse_args(argv)
 
     import faiss
@@ -91,18 +104,29 @@ def main(argv=None):
         rows.append((name, seconds, peak_rss_gb(), note))
         print(f"{name:<44s} {seconds:8.3f} s   peak RSS {rows[-1][2]:.2f} GB  {note}", flush=True)
 
-    print(f"{args.queries} queries x {args.db} database, {args.bits} bits, {th} threads")
-    t_ours, (d_ours, _) = best_of(lambda: hamming_topk(qp, dp, 1000, num_threads=th), args.repeat)
-    report("semhash hamming_topk k=1000 (exact, stable)", t_ours)
-    index = faiss.IndexBinaryFlat(8 * dp.shape[1])
-    index.add(dp)
-    t_faiss, (d_faiss, _) = best_of(lambda: index.search(qp, 1000), args.repeat)
-    report("faiss IndexBinaryFlat k=1000 (heap)", t_faiss, f"semhash/faiss = {t_ours / t_faiss:.2f}")
-    index.use_heap = False
-    t_mc, _ = best_of(lambda: index.search(qp, 1000), args.repeat)
-    report("faiss IndexBinaryFlat k=1000 (use_heap=False)", t_mc, f"semhash/faiss = {t_ours / t_mc:.2f}")
-    assert np.array_equal(d_ours, d_faiss), "k-NN distances differ from faiss"
+    print(f"{args.queries} queries x {args.db} database, {args.bits} bits, {th} threads; processor: {processor()}")
+    times = {}
+    for k in args.ks:
+        for backend in ("numpy", "faiss", "auto"):
+            t, out = best_of(lambda: hamming_topk(qp, dp, k, num_threads=th, backend=backend), args.repeat)
+            times[k, backend] = (t, out)
+            report(f"semhash hamming_topk k={k} backend={backend}", t)
+        index = faiss.IndexBinaryFlat(8 * dp.shape[1])
+        index.add(dp)
+        t_heap, (d_heap, _) = best_of(lambda: index.search(qp, k), args.repeat)
+        t_auto, (d_auto, i_auto) = times[k, "auto"]
+        report(f"faiss IndexBinaryFlat k={k} (heap, default)", t_heap, f"faiss/semhash = {t_heap / t_auto:.2f}")
+        index.use_heap = False
+        t_mc, (d_mc, i_mc) = best_of(lambda: index.search(qp, k), args.repeat)
+        report(f"faiss IndexBinaryFlat k={k} (use_heap=False)", t_mc, f"faiss/semhash = {t_mc / t_auto:.2f}")
+        assert np.array_equal(d_auto, d_heap), "k-NN distances differ from faiss"
+        assert np.array_equal(i_auto, i_mc) and np.array_equal(times[k, "numpy"][1][1], i_auto), \
+            "the backends' stable (distance, index) orders differ"
+    t_ours = times[args.ks[-1], "auto"][0]
+    t_faiss = t_heap
 
+    if args.topk_only:
+        return rows
     t_map, m = best_of(lambda: mean_average_precision(qp, dp, ql, dbl, k=1000, num_threads=th), args.repeat)
     report("mAP@1000", t_map, f"= {m:.4f}")
     t_ahp, a = best_of(lambda: mean_average_hierarchical_precision(qp, dp, ql, dbl, S, k=250, num_threads=th),

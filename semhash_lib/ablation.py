@@ -261,12 +261,12 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
                  grid: dict | None = None, regime_bits: dict | None = None, n_val: int = 2500,
                  runs_dir: str | os.PathLike = "data/runs/ablation",
                  results_path: str | os.PathLike | None = None, selection_path: str | os.PathLike | None = None,
-                 eval_queries: int | None = 2000, progress: bool = True, workers: int = 1
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 eval_queries: int | None = 2000, progress: bool = True, workers: int | str = 1,
+                 protocols: Sequence[str] = ("train_db", "test_vs_test")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The whole ablation (module docstring): ``(selection rows, per-seed test rows)`` of every regime at
     ``bits`` (or at ``regime_bits[regime]``) and arm. ``grid``: see :func:`arm_grid` (``k_values: "auto"``:
     :func:`resolve_grid`). The per-seed rows are
-    :func:`semhash_lib.experiment.run_grid` rows (protocols ``train_db`` and ``test_vs_test``) plus
+    :func:`semhash_lib.experiment.run_grid` rows (``protocols``, default ``train_db`` and ``test_vs_test``) plus
     ``regime``, ``arm``, ``weight``, ``k``, ``sigma``; appended to ``results_path`` as runs finish.
 
     ``workers`` > 1: the (regime, bits) cells are dealt round-robin to that many processes (each with its
@@ -284,7 +284,7 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
     grid = grid or {"weights": (0.01, 0.1, 1.0), "k_values": (1, 5), "sigmas": (0.25, 0.5)}
     grid = resolve_grid(grid, ablation_splits(data, n_val)[0].y_train.numpy(), base.batch_size)
     study = dict(arms=list(arms), seeds=list(seeds), grid=grid, n_val=n_val, runs_dir=Path(runs_dir),
-                 eval_queries=eval_queries)
+                 eval_queries=eval_queries, protocols=tuple(protocols))
     if workers > 1 and len(cells) > 1:
         if results_path is None or selection_path is None:
             raise ValueError("workers > 1 needs results_path and selection_path (the workers' rows are merged there)")
@@ -297,7 +297,8 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
 
 def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, int]], arms: Sequence[str],
            seeds: Sequence[int], grid: dict, n_val: int, runs_dir: Path, results_path, selection_path,
-           eval_queries: int | None, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+           eval_queries: int | None, progress: bool, protocols: Sequence[str] = ("train_db", "test_vs_test")
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`run_ablation` of ``cells`` in this process (grid already resolved)."""
     from tqdm.auto import tqdm
 
@@ -311,7 +312,7 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
         point = _point(row)
         cfg = _arm_config(base, row["regime"], row["bits"], row["arm"], point, runs_dir)
         frames.append(run_grid([cfg.method], [int(row["bits"])], list(seeds), cfg, tdata,
-                               protocols=("train_db", "test_vs_test"), results_path=results_path,
+                               protocols=tuple(protocols), results_path=results_path,
                                eval_queries=eval_queries, progress=False,
                                extra={"regime": row["regime"], "arm": row["arm"], **point}))
     table = pd.concat(frames, ignore_index=True)
