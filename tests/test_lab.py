@@ -145,7 +145,7 @@ def test_jupyter_server_runs_a_cell_of_notebook_00_on_the_semhash_kernel(jupyter
             assert reply["status"] == "ok" and texts[0].strip() == sys.executable
             texts, reply = _execute(ws, params.source, session)
             assert reply["status"] == "ok", texts
-            texts, reply = _execute(ws, exercise.source + "\nprint('passed =', passed)", session)
+            texts, reply = _execute(ws, exercise.source + "\nprint('passed =', bool(passed))", session)
             out = "".join(texts)
             assert reply["status"] == "ok", out
             assert "similarity_loss: not written yet" in out and "passed = False" in out
