@@ -26,7 +26,7 @@ from ..devices import cpu_threads
 from ..io import atomic_write
 from .ivf import FAISS_IVF_MAGIC, ivf_codes, ivf_parameters, read_ivf, train_ivf, write_ivf
 from .packing import _packed_and_bits
-from .topk import _check_k, hamming_topk
+from .topk import _check_k, drop_own_ids, hamming_topk
 
 __all__ = ["HashIndex", "INDEX_KINDS", "tie_aware_recall", "calibrate_nprobe"]
 
@@ -66,15 +66,6 @@ def tie_aware_recall(found: tuple[Any, Any], exact: tuple[Any, Any]) -> float:
     return float(hits.sum(axis=1).mean() / fd.shape[1])
 
 
-def _without_self(dist: np.ndarray, ids: np.ndarray, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``k`` of ``k + 1`` neighbours per row with the query's own id ``own`` removed (the last one
-    dropped where it is not among them)."""
-    is_self = ids == own[:, None]
-    keep = ~is_self
-    keep[~is_self.any(axis=1), -1] = False
-    return dist[keep].reshape(-1, k), ids[keep].reshape(-1, k)
-
-
 def calibrate_nprobe(ivf: Any, packed: np.ndarray, k: int = 100, target_recall: float = 0.95, sample: int = 1000,
                      seed: int = 0) -> tuple[int, float]:
     """The smallest ``nprobe`` whose tie-aware recall@k (:func:`tie_aware_recall`) on a sample of the indexed
@@ -97,11 +88,11 @@ def calibrate_nprobe(ivf: Any, packed: np.ndarray, k: int = 100, target_recall: 
     kk = min(k, n - 1)
     rows = np.sort(np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False))
     queries = np.ascontiguousarray(packed[rows])
-    exact = _without_self(*hamming_topk(queries, packed, kk + 1), rows, kk)
+    exact = drop_own_ids(*hamming_topk(queries, packed, kk + 1), rows, kk)
 
     def recall(nprobe: int) -> float:
         found = ivf.search(queries, kk + 1, params=faiss.SearchParametersIVF(nprobe=nprobe))
-        return tie_aware_recall(_without_self(*found, rows, kk), exact)
+        return tie_aware_recall(drop_own_ids(*found, rows, kk), exact)
 
     measured: dict[int, float] = {}
     probe = 1

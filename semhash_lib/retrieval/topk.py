@@ -252,11 +252,18 @@ def _faiss_counting_topk(q: np.ndarray, d: np.ndarray, k: int, exclude_self: boo
     finally:
         faiss.omp_set_num_threads(before)
     if exclude_self:
-        own = ids == np.arange(q.shape[0])[:, None]
-        keep = ~own
-        keep[~own.any(axis=1), -1] = False             # self not found: drop the (k+1)-th instead
-        dist, ids = dist[keep].reshape(-1, k), ids[keep].reshape(-1, k)
+        dist, ids = drop_own_ids(dist, ids, np.arange(q.shape[0]), k)
     return dist.astype(np.int32, copy=False), ids.astype(np.int64, copy=False)
+
+
+def drop_own_ids(dist: np.ndarray, ids: np.ndarray, own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` of ``k + 1`` ranked neighbours per row with each query's own id ``own[i]`` removed; where it
+    is not among them (more than ``k`` exact duplicates with smaller ids rank first) the ``(k + 1)``-th is dropped
+    instead, since the query itself would rank after all of them."""
+    is_self = ids == own[:, None]
+    keep = ~is_self
+    keep[~is_self.any(axis=1), -1] = False
+    return dist[keep].reshape(-1, k), ids[keep].reshape(-1, k)
 
 
 def hamming_topk(query_codes: Any, db_codes: Any, k: int | None, exclude_self: bool = False, *,
