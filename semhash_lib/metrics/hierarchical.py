@@ -59,34 +59,42 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
 
 
-def _hp_chunks(query_codes, db_codes, query_labels, db_labels, class_similarity, pair_similarity, k, ties,
-               exclude_self, rank, num_threads, chunk_rows, reduce):
-    """Run the ranking and call ``reduce(sims (c,k), ideal (c,k))`` on each chunk; returns its results."""
-    check_options(ties, rank)
-    nq, nd = n_codes(query_codes, "query_codes"), n_codes(db_codes, "db_codes")
+def _similarity_source(nq: int, nd: int, query_labels, db_labels, class_similarity, pair_similarity, k: int,
+                       exclude_self: bool):
+    """``chunk(start, stop) -> (g, ideal)``: the gain function ``g(r, c)`` of the chunk's query rows and their best
+    cumulative similarities at ranks ``1..k`` (:func:`ideal_class_cumsum` once for all queries with class
+    labels, :func:`ideal_row_cumsum` per chunk for per-pair similarities). Checks that exactly one similarity is
+    given, with the labels it needs."""
     if (class_similarity is None) == (pair_similarity is None):
         raise ValueError("give exactly one of class_similarity (C x C, with class labels) or "
                          "pair_similarity (Q x N matrix or callable, per-pair similarities)")
-    _sizes(query_codes, db_codes, exclude_self)
-    kk = _check_k(k, nd, exclude_self)
     if class_similarity is not None:
         if query_labels is None or db_labels is None:
             raise ValueError("class_similarity needs query_labels and db_labels")
         gain = ClassSimilarityGain(class_similarity, check_labels(query_labels, nq, "query_labels"),
                                    check_labels(db_labels, nd, "db_labels"))
         classes, class_row = np.unique(gain.q, return_inverse=True)
-        ideal_table = ideal_class_cumsum(gain.S, gain.d, classes, kk, exclude_self)
-    else:
-        gain = PairSimilarityGain(pair_similarity, nq, nd)
+        ideal_table = ideal_class_cumsum(gain.S, gain.d, classes, k, exclude_self)
+        return lambda s, e: (gain.for_chunk(s, e), ideal_table[class_row[s:e]])
+    pairs = PairSimilarityGain(pair_similarity, nq, nd)
+
+    def chunk(s, e):
+        sim_rows = pairs.rows(s, e)
+        return (lambda r, c: sim_rows[r, c]), ideal_row_cumsum(sim_rows, k, np.arange(s, e) if exclude_self else None)
+    return chunk
+
+
+def _hp_chunks(query_codes, db_codes, query_labels, db_labels, class_similarity, pair_similarity, k, ties,
+               exclude_self, rank, num_threads, chunk_rows, reduce):
+    """Run the ranking and call ``reduce(sims (c,k), ideal (c,k))`` on each chunk; returns its results."""
+    check_options(ties, rank)
+    nq, nd = n_codes(query_codes, "query_codes"), n_codes(db_codes, "db_codes")
+    _sizes(query_codes, db_codes, exclude_self)
+    kk = _check_k(k, nd, exclude_self)
+    source = _similarity_source(nq, nd, query_labels, db_labels, class_similarity, pair_similarity, kk, exclude_self)
 
     def fn(s, e, dist, idx, rows):
-        if class_similarity is not None:
-            g = gain.for_chunk(s, e)
-            ideal = ideal_table[class_row[s:e]]
-        else:
-            sim_rows = gain.rows(s, e)
-            g = lambda r, c: sim_rows[r, c]  # noqa: E731
-            ideal = ideal_row_cumsum(sim_rows, dist.shape[1], np.arange(s, e) if exclude_self else None)
+        g, ideal = source(s, e)
         sims = topk_gains(g, idx)
         if ties == "average":
             sims = expected_gains(dist, sims, *last_group_stats(dist, rows, g))

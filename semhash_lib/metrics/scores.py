@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..retrieval import _check_k, _sizes, map_ranked_chunks
-from ._common import (ClassSimilarityGain, PairSimilarityGain, RelevanceGain, check_labels, check_options,
-                      ideal_class_cumsum, ideal_row_cumsum, n_codes, topk_gains)
-from .hierarchical import INTEGRATIONS, _ahp, _ratio
+from ._common import RelevanceGain, check_labels, check_options, n_codes, topk_gains
+from .hierarchical import INTEGRATIONS, _ahp, _ratio, _similarity_source
 from .precision import _ap_from_relevance
 
 __all__ = ["retrieval_scores"]
@@ -46,8 +45,6 @@ def retrieval_scores(query_codes: Any, db_codes: Any, query_labels: Any, db_labe
     want_map = k_map is not None or map_all
     if want_map and (query_labels is None or db_labels is None):
         raise ValueError("mAP needs query_labels and db_labels; pass k_map=None, map_all=False for data without classes")
-    if k_mahp is not None and (class_similarity is None) == (pair_similarity is None):
-        raise ValueError("mAHP needs exactly one of class_similarity (C x C, with class labels) or pair_similarity")
     km = _check_k(k_map, nd, exclude_self) if k_map is not None else 0
     kh = _check_k(k_mahp, nd, exclude_self) if k_mahp is not None else 0
     if not (km or kh or map_all):
@@ -57,13 +54,9 @@ def retrieval_scores(query_codes: Any, db_codes: Any, query_labels: Any, db_labe
     if want_map:
         ql, dl = check_labels(query_labels, nq, "query_labels"), check_labels(db_labels, nd, "db_labels")
         relevance = RelevanceGain(ql, dl)
-    if kh and class_similarity is not None:
-        sim_gain = ClassSimilarityGain(class_similarity, check_labels(query_labels, nq, "query_labels"),
-                                       check_labels(db_labels, nd, "db_labels"))
-        classes, class_row = np.unique(sim_gain.q, return_inverse=True)
-        ideal_table = ideal_class_cumsum(sim_gain.S, sim_gain.d, classes, kh, exclude_self)
-    elif kh:
-        pair_gain = PairSimilarityGain(pair_similarity, nq, nd)
+    if kh:
+        similarity = _similarity_source(nq, nd, query_labels, db_labels, class_similarity, pair_similarity, kh,
+                                        exclude_self)
 
     def fn(s, e, dist, idx, rows):
         out = {}
@@ -74,13 +67,8 @@ def retrieval_scores(query_codes: Any, db_codes: Any, query_labels: Any, db_labe
             if map_all:
                 out["map_all"] = _ap_from_relevance(rel)
         if kh:
-            top = idx[:, :kh]
-            if class_similarity is not None:
-                sims, ideal = topk_gains(sim_gain.for_chunk(s, e), top), ideal_table[class_row[s:e]]
-            else:
-                sim_rows = pair_gain.rows(s, e)
-                sims = topk_gains(lambda r, c: sim_rows[r, c], top)
-                ideal = ideal_row_cumsum(sim_rows, kh, np.arange(s, e) if exclude_self else None)
+            g, ideal = similarity(s, e)
+            sims = topk_gains(g, idx[:, :kh])
             out["mahp"] = _ahp(_ratio(np.cumsum(sims, axis=1), ideal), _ratio(sims[:, -1], ideal[:, -1]), integration)
         return out
 
