@@ -20,6 +20,7 @@ from ..io import atomic_write, cache_key
 from ..train import RESUME_FREE_FIELDS, TrainConfig, encode, train
 from .data import ExperimentData, prepare_data, stratified_subset
 from .protocols import PROTOCOLS, evaluate, protocol_indices
+from .workers import _read_results, check_workers, run_in_processes
 
 __all__ = ["run_grid", "config_key", "evaluate_run", "RESULT_KEYS"]
 
@@ -27,15 +28,6 @@ __all__ = ["run_grid", "config_key", "evaluate_run", "RESULT_KEYS"]
 def config_key(config: TrainConfig) -> str:
     """Hash of the settings that determine a run's result (not where it is written or run)."""
     return cache_key({k: v for k, v in config.effective().to_dict().items() if k not in RESUME_FREE_FIELDS})
-
-
-def _read_results(path: Path | None) -> pd.DataFrame:
-    if path is None or not path.exists():
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
-        raise ValueError(f"{path}: results file is unreadable ({e}); move it away to start the grid afresh") from e
 
 
 def _append_rows(path: Path, rows: list[dict]) -> None:
@@ -71,8 +63,6 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
     whichever process trains it.
     Returns this grid's rows (old and new), in grid order.
     """
-    from .workers import check_workers, run_in_processes
-
     if isinstance(base_config, dict):
         base_config = TrainConfig.from_dict(base_config)
     for p in protocols:
@@ -85,16 +75,17 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
         data = prepare_data(base_config, progress=progress)
     path = Path(results_path) if results_path is not None else None
     cells = [(m, int(b), int(s)) for m in methods for b in bits_list for s in seeds]
+    sims = eval_similarity or {base_config.similarity: None}
     options = dict(base_config=base_config, protocols=tuple(protocols), eval_queries=eval_queries,
-                   continuous_rank=continuous_rank, eval_similarity=eval_similarity, extra=extra)
+                   continuous_rank=continuous_rank, sims=sims, extra=extra)
     if workers > 1:
         if path is None:
             raise ValueError("run_grid(workers > 1) needs results_path: the workers' rows are merged there")
-        todo = _cells_todo(cells, path, **options)
+        done_keys = _done_keys(_read_results(path))
+        todo = [c for c in cells if _missing(c, base_config, protocols, sims, done_keys)]
         if len(todo) > 1:
-            per_run = len(protocols) * len(eval_similarity or {base_config.similarity: None})
             run_in_processes(_grid_worker, todo, data, [(path, RESULT_KEYS)], workers, progress=progress,
-                             total_rows=len(todo) * per_run, desc=f"{len(todo)} runs", **options)
+                             total_rows=len(todo) * len(protocols) * len(sims), desc=f"{len(todo)} runs", **options)
     return _run_cells(cells, data, path, progress=progress, **options)
 
 
@@ -107,13 +98,15 @@ def _run_key(cell: tuple[str, int, int], base_config: TrainConfig) -> tuple[Trai
     return cfg, config_key(cfg)
 
 
-def _cells_todo(cells, path: Path, base_config: TrainConfig, protocols, eval_similarity, **_) -> list:
-    """The cells with a (protocol, similarity) row not yet in ``path``."""
-    done = _read_results(path)
-    keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
-    sims = eval_similarity or {base_config.similarity: None}
-    return [c for c in cells
-            if any((_run_key(c, base_config)[1], p, name) not in keys for p in protocols for name in sims)]
+def _done_keys(done: pd.DataFrame) -> set:
+    """The :data:`RESULT_KEYS` of the rows a results table already holds."""
+    return set(zip(*(done[c] for c in RESULT_KEYS))) if len(done) else set()
+
+
+def _missing(cell, base_config: TrainConfig, protocols, sims, done_keys: set) -> list[tuple[str, str]]:
+    """The (protocol, similarity name) rows of ``cell`` not in ``done_keys``."""
+    key = _run_key(cell, base_config)[1]
+    return [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
 
 
 def _grid_worker(cells, data: ExperimentData, path: Path, **options) -> None:
@@ -122,16 +115,15 @@ def _grid_worker(cells, data: ExperimentData, path: Path, **options) -> None:
 
 
 def _run_cells(cells, data: ExperimentData, path: Path | None, base_config: TrainConfig, protocols, eval_queries,
-               continuous_rank, eval_similarity, extra, progress: bool) -> pd.DataFrame:
+               continuous_rank, sims, extra, progress: bool) -> pd.DataFrame:
     """:func:`run_grid` of ``cells`` in this process; rows in ``cells`` order."""
-    sims = eval_similarity or {base_config.similarity: None}
     done = _read_results(path)
-    done_keys = set(zip(done["config_key"], done["protocol"], done["eval_similarity"])) if len(done) else set()
+    done_keys = _done_keys(done)
     rows_out: list[dict] = []
     for cell in cells:
         method, bits, seed = cell
         cfg, key = _run_key(cell, base_config)
-        todo = [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
+        todo = _missing(cell, base_config, protocols, sims, done_keys)
         old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
                    & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
         if not todo:

@@ -38,18 +38,20 @@ def check_workers(workers: Any) -> int:
     return int(workers)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if not path.exists():
+def _read_results(path: Path | None) -> pd.DataFrame:
+    """A results table (empty where there is none yet); an unreadable one is an error naming it (nothing is
+    overwritten)."""
+    if path is None or not path.exists():
         return pd.DataFrame()
     try:
         return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: results file is unreadable ({e}); move it away to start the grid afresh") from e
 
 
 def merge_tables(path: Path, parts: Sequence[Path], keys: Sequence[str]) -> None:
     """``path``'s rows and the parts' rows, each row once (by the ``keys`` the tables have), written atomically."""
-    tables = [t for t in (_read(path), *(_read(p) for p in parts)) if len(t)]
+    tables = [t for t in (_read_results(path), *(_read_results(p) for p in parts)) if len(t)]
     if not tables:
         return
     table = pd.concat(tables, ignore_index=True)
@@ -139,7 +141,7 @@ def _watch(futures: list, parts: list[Path], progress: bool, total_rows: int | N
     if not progress:
         cf.wait(futures)
         return
-    start = [len(_read(p)) for p in parts]
+    start = [len(_read_results(p)) for p in parts]
     with tqdm(total=total_rows, desc=desc, unit="row") as bar:
         while True:
             done, _ = cf.wait(futures, timeout=5)
@@ -151,6 +153,6 @@ def _watch(futures: list, parts: list[Path], progress: bool, total_rows: int | N
 
 def _rows_in(path: Path) -> int:
     try:
-        return len(_read(path))
+        return len(_read_results(path))
     except Exception:   # a worker is replacing the file right now: count it next time
         return 0
