@@ -81,6 +81,9 @@ def weights_id(backbone: str) -> str:
     return backbone
 
 
+CHECKPOINT_SECONDS = 60.0   # how often an extraction writes what it has computed (resumable), seconds
+
+
 def _batches(images, resolution: int, batch_size: int):
     """Yield float (b, 3, resolution, resolution) batches in [0, 1]; a list of (C, H, W) images of mixed
     sizes is resized one by one (it is not the hot path: such lists are small caption fixtures)."""
@@ -103,7 +106,8 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
                          backbone: str = "efficientnet_lite0", resolution: int = DEFAULT_RESOLUTION,
                          batch_size: int | None = None, device: str | torch.device | None = None,
                          progress: bool = True, cache_name: str | None = None,
-                         cached_only: bool = False, stage: int | None = None) -> np.ndarray | None:
+                         cached_only: bool = False, stage: int | None = None,
+                         checkpoint_seconds: float = CHECKPOINT_SECONDS) -> np.ndarray | None:
     """Frozen ``backbone`` features of ``images``: float32 (N, feature_dim) (1280 for EfficientNet-Lite0).
 
     ``images``: uint8 (N, C, H, W) array/tensor (C = 1 or 3), or a list of uint8 (C, H, W) tensors of any
@@ -113,7 +117,10 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     ``batch_size=None`` picks :func:`auto_batch_size` (small batches on CPU: measured fastest there).
     With ``cache_name``, the result is cached under ``data/cache/features`` keyed by the image bytes and
     every setting (a corrupt cache file is rebuilt); ``cached_only=True`` returns ``None`` instead of
-    computing when the cache has no entry.
+    computing when the cache has no entry. A cached extraction is resumable: every ``checkpoint_seconds`` the
+    features computed so far are written (atomically) to ``<cache file>.partial.npz``, and an interrupted
+    extraction of the same images and settings continues from there (eval mode, and the batches start at the same
+    images as before, so resuming gives the same array); the progress bar shows the rate and the time left.
 
     ``stage=k`` (``efficientnet_lite0`` only): the activations after stage ``k`` instead, float16
     (N, C, H', W') from :class:`semhash_lib.models.EfficientNetLite0Bottom` (frozen, eval mode), cached under
@@ -166,13 +173,22 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
     net = net.to(device).eval()
     m = torch.tensor(mean, device=device).view(1, -1, 1, 1)
     s = torch.tensor(std, device=device).view(1, -1, 1, 1)
+    pos = 0
+    partial = None if path is None else path.with_name(path.name.removesuffix(".npz") + ".partial.npz")
+    if partial is not None:
+        done = load_npz(partial, ("features",))
+        if done is not None and len(done["features"]) <= len(images):
+            pos = len(done["features"])
+            out = np.empty((len(images), *done["features"].shape[1:]), dtype=done["features"].dtype)
+            out[:pos] = done["features"]
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(images), desc=f"{backbone} {what} @{resolution}px", unit="img", leave=False)
-    t0, pos = time.perf_counter(), 0
+        bar = tqdm(total=len(images), initial=pos, desc=f"{backbone} {what} @{resolution}px", unit="img",
+                   leave=False)
+    t0, start, saved = time.perf_counter(), pos, time.perf_counter()
     with torch.inference_mode():
-        for x in _batches(images, resolution, batch_size):
+        for x in _batches(images[pos:], resolution, batch_size):
             f = net((x.to(device) - m) / s).to(torch.float32 if stage is None else torch.float16)
             if stage is not None and not bool(torch.isfinite(f).all()):
                 raise FloatingPointError(f"stage-{stage} activations overflow float16 (max 65504); cut at "
@@ -182,8 +198,11 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
             out[pos:pos + len(f)] = f.reshape(len(f), *out.shape[1:]).cpu().numpy()
             pos += len(f)
             if bar is not None:
-                bar.set_postfix({"img/s": f"{pos / (time.perf_counter() - t0):.0f}"}, refresh=False)
+                bar.set_postfix({"img/s": f"{(pos - start) / (time.perf_counter() - t0):.0f}"}, refresh=False)
                 bar.update(len(f))
+            if partial is not None and pos < len(images) and time.perf_counter() - saved >= checkpoint_seconds:
+                atomic_save_npz(partial, features=out[:pos])
+                saved = time.perf_counter()
     if bar is not None:
         bar.close()
     if out is None:  # no images
@@ -192,6 +211,7 @@ def features_from_images(images: np.ndarray | torch.Tensor | Sequence[torch.Tens
         out = np.empty((0, *stage_output_shape(stage, resolution)), dtype=np.float16)
     if path is not None:
         atomic_save_npz(path, features=out)
+        partial.unlink(missing_ok=True)
     return out
 
 

@@ -85,6 +85,40 @@ def test_cache_hit_and_corrupt_cache_rebuilt(cifar, monkeypatch, tmp_path):
     assert np.load(files[0])["features"].shape == (6, 1280)
 
 
+def test_interrupted_extraction_resumes_from_its_checkpoint(cifar, monkeypatch, tmp_path):
+    """Killed after 3 batches (checkpointing after every batch), the next call computes only the images not yet
+    done and returns the same array as an uninterrupted extraction; the checkpoint is gone afterwards."""
+    (Xtr, _, _), _ = cifar
+    images = Xtr[:10]
+    whole = features_from_images(images, resolution=32, batch_size=2, progress=False)
+    real_batches, seen = features._batches, []
+
+    def killed_after_3(imgs, resolution, batch_size):
+        for i, x in enumerate(real_batches(imgs, resolution, batch_size)):
+            if i == 3:
+                raise KeyboardInterrupt
+            yield x
+
+    monkeypatch.setattr(features, "_batches", killed_after_3)
+    with pytest.raises(KeyboardInterrupt):
+        features_from_images(images, resolution=32, batch_size=2, progress=False, cache_name="r",
+                             checkpoint_seconds=0)
+    partial = list((tmp_path / "cache" / "features").glob("r-*.partial.npz"))
+    assert len(partial) == 1 and np.load(partial[0])["features"].shape == (6, 1280)
+
+    def counting(imgs, resolution, batch_size):
+        seen.append(len(imgs))
+        yield from real_batches(imgs, resolution, batch_size)
+
+    monkeypatch.setattr(features, "_batches", counting)
+    resumed = features_from_images(images, resolution=32, batch_size=2, progress=False, cache_name="r",
+                                   checkpoint_seconds=0)
+    assert seen == [4]                                   # only the 4 images the killed run had not done
+    np.testing.assert_array_equal(resumed, whole)
+    assert not list((tmp_path / "cache" / "features").glob("r-*.partial.npz"))
+    assert len(list((tmp_path / "cache" / "features").glob("r-*.npz"))) == 1
+
+
 def test_bad_inputs_are_rejected():
     with pytest.raises(TypeError, match="uint8"):
         features_from_images(np.zeros((2, 3, 32, 32), dtype=np.float32), progress=False)
