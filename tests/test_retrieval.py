@@ -204,6 +204,28 @@ def test_real_topk_matches_brute_force():
     assert idx[3, 0] == 10 and idx[10, 0] == 3  # each other's nearest neighbour, self excluded
 
 
+def test_stable_topk_rows_is_the_value_then_column_order_with_ties_inside_the_top_k():
+    """The fast (unstable) sort is used only where it cannot change the order: with exactly k candidates per
+    row, rows holding equal values inside their top k (every third row: three copies of -5 and of -4) and rows
+    without ties both come back in (value, column) order; so do rows tied at the k-th value (the other path).
+    Against a brute-force lexsort of each whole row."""
+    from semhash_lib.retrieval.topk import _stable_topk_rows
+
+    rng = np.random.default_rng(11)
+    for tie_at_kth in (False, True):
+        rows = rng.standard_normal((30, 400))
+        rows[::3, [300, 20, 150]] = -5.0
+        rows[::3, [7, 399, 8]] = -4.0
+        if tie_at_kth:
+            rows[1] = np.round(rows[1], 1)
+        vals, idx = _stable_topk_rows(rows.copy(), 40)
+        for r in range(30):
+            want = np.lexsort((np.arange(400), rows[r]))[:40]
+            assert idx[r].tolist() == want.tolist()
+            np.testing.assert_array_equal(vals[r], rows[r, want])
+        assert idx[0, :6].tolist() == [20, 150, 300, 7, 8, 399]
+
+
 # ---------------------------------------------------------------- HashIndex
 
 def test_hash_index_add_search_save_load(tmp_path):

@@ -93,6 +93,15 @@ class RelevanceGain:
             return out
         return multi
 
+    def hits(self, start: int, stop: int, idx: np.ndarray) -> np.ndarray:
+        """Boolean (c, k): is ranked item ``idx[r, i]`` relevant to chunk-local query ``r``. For class ids one
+        gather and compare (a byte per entry, for rankings of the whole database); multi-hot labels go through
+        :meth:`for_chunk`."""
+        q = self.q[start:stop]
+        if q.ndim == 1:
+            return self.d[idx] == q[:, None]
+        return topk_gains(self.for_chunk(start, stop), idx) > 0
+
 
 class ClassSimilarityGain:
     """``s(q, x) = S[y_q, y_x]`` from a class-similarity matrix ``S`` (C, C)."""

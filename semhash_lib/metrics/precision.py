@@ -28,10 +28,17 @@ __all__ = ["average_precision", "mean_average_precision", "precision_at_k", "pre
 
 
 def _ap_from_relevance(rel: np.ndarray) -> np.ndarray:
-    """AP@k per row of a 0/1 relevance list (c, k): ``(1/R_k) sum_i rel_i P@i``, 0 when ``R_k = 0``."""
-    cs = np.cumsum(rel, axis=1)
-    num = (rel * cs / np.arange(1, rel.shape[1] + 1)).sum(axis=1)
-    r_k = cs[:, -1]
+    """AP@k per row of a 0/1 (or boolean) relevance list (c, k): ``(1/R_k) sum_i rel_i P@i``, 0 when ``R_k = 0``.
+
+    Summed over the relevant positions only: the j-th relevant item of a row, at rank ``i``, adds ``j / i``
+    (``P@i`` at a relevant rank), so the work is one pass to find them, not a cumulative sum over all k ranks
+    (mAP@all ranks the whole database, where the relevant items are a few in ten thousand)."""
+    c = rel.shape[0]
+    rows, ranks = np.nonzero(rel)                      # row-major: ranks increase within a row
+    r_k = np.bincount(rows, minlength=c)
+    first = np.concatenate([[0], np.cumsum(r_k)[:-1]])
+    j = np.arange(1, rows.size + 1) - first[rows]     # 1-based count of relevant items so far in the row
+    num = np.bincount(rows, weights=j / (ranks + 1.0), minlength=c)
     return np.where(r_k > 0, num / np.maximum(r_k, 1), 0.0)
 
 
@@ -91,11 +98,10 @@ def average_precision(query_codes: Any, db_codes: Any, query_labels: Any, db_lab
     gain = _setup(query_codes, db_codes, query_labels, db_labels, ties, rank)
 
     def fn(s, e, dist, idx, rows):
-        g = gain.for_chunk(s, e)
-        rel = topk_gains(g, idx)
         if ties == "index":
-            return _ap_from_relevance(rel)
-        return _expected_ap(dist, rel, *last_group_stats(dist, rows, g))
+            return _ap_from_relevance(gain.hits(s, e, idx))
+        g = gain.for_chunk(s, e)
+        return _expected_ap(dist, topk_gains(g, idx), *last_group_stats(dist, rows, g))
 
     parts = map_ranked_chunks(query_codes, db_codes, k, fn, exclude_self=exclude_self, rank=rank,
                               chunk_rows=chunk_rows, num_threads=num_threads)

@@ -61,7 +61,7 @@ def retrieval_scores(query_codes: Any, db_codes: Any, query_labels: Any, db_labe
     def fn(s, e, dist, idx, rows):
         out = {}
         if want_map:
-            rel = topk_gains(relevance.for_chunk(s, e), idx if map_all else idx[:, :km])
+            rel = relevance.hits(s, e, idx if map_all else idx[:, :km])
             if km:
                 out["map"] = _ap_from_relevance(rel[:, :km])
             if map_all:
