@@ -29,17 +29,15 @@ help:
 system:
 	@bash scripts/install_system_packages.sh
 
-# --no-compile: pip would byte-compile all ~19,000 .py files of the stack (55 of the 120 s of this install on 2
-# cores); Python compiles the modules a run imports on first import instead (a few seconds, once).
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --no-compile --upgrade pip
-	$(BIN)/python -m pip install -q --no-compile -c requirements/constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test]"
 	@touch $(STAMP)
 
 # The book extra (Jupyter Book 1, a local MathJax), on top of the project; the test suite reads a book too.
 $(BOOK_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q --no-compile -c requirements/constraints.txt -e ".[test,book]"
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e ".[test,book]"
 	@touch $(BOOK_STAMP)
 
 resources: $(STAMP)
