@@ -28,7 +28,10 @@ resolution    s/1000 images  nearest-class-mean acc  logistic reg. acc
 ============  =============  ======================  ==================
 
 (160: 8.6 s in the table run, 4.4 s in a quieter one.) The ``quick`` and ``medium`` profiles use 128 px:
-the whole of CIFAR-100 (60,000 images) in about 3 minutes on a quiet 2-core machine.
+5.9 s per 1,000 images on the idle 2-core machine (the whole of CIFAR-100 in about 6 minutes). Larger inputs
+and EfficientNet-Lite2 (``efficientnet_lite2``, optional wheel) were compared for the medium profile in
+``benchmarks/README.md`` ("Frozen features for the medium profile"): more probe accuracy, no more than
++0.01 validation mAHP@250 of a hashing head, for 3-5x the extraction time.
 
 **Stage activations** (``stage=k``, the fine-tuning regime of ``docs/reconstruction.md``): instead of the
 pooled features, the activations after EfficientNet-Lite0's stage ``k`` (Tan & Le 2019 numbering,
