@@ -121,6 +121,10 @@ def hashing_section(profile: str, title: str) -> list[str]:
     out = [f"## {title}", "", provenance(profile, [h]), ""]
     if (RES / f"tuned_{profile}.yaml").exists():
         out += tuning_section(profile)
+    else:
+        tuned = (yaml.safe_load((ROOT / "semhash_lib" / "profiles" / f"{profile}.yaml").read_text()) or {}).get("tuned")
+        if tuned:
+            out += [f"Every method trains with the tuned parameters of `{tuned}` (`semhash tune`).", ""]
     c = h[h["dataset"] == "cifar100"]
     methods, bits = list(dict.fromkeys(c["method"])), sorted(c["bits"].unique())
     frozen = RES / f"hashing_{profile.replace('-', '_')}_frozen.csv"
@@ -157,6 +161,7 @@ def hashing_section(profile: str, title: str) -> list[str]:
 
 SECTIONS = [("ablation", ablation_section, "The KL ablation (profile `ablation`)"),
             ("quick", hashing_section, "Quick profile (CPU)"),
+            ("medium", hashing_section, "Medium profile (CPU: all 50,000 training images, 3 seeds)"),
             ("finetune", hashing_section, "Fine-tuning the backbone's top (profile `finetune`, against `finetune-frozen`)")]
 
 

@@ -93,6 +93,25 @@ def claims(summary):
         f"(`train_db` mAP@1000 {db['csq']:.3f} vs {db[FAMILY].min():.3f}–{db[FAMILY].max():.3f})",
         f"trail ({trail.min():.2f}–{trail.max():.2f})",
     ]
+    # the medium profile (results/hashing_medium.csv, 64 bits, mean and std over seeds; its reduced ablation)
+    med = pd.read_csv(RES / "hashing_medium.csv").query("dataset == 'cifar100' and protocol == 'test_vs_test' and bits == 64")
+    g = med.groupby("method")["mahp@250"].agg(["mean", "std"])
+    fam = g.loc[FAMILY]
+    out += [
+        f"family scores {fam['mean'].min():.3f}–{fam['mean'].max():.3f} (seed std ≤ {fam['std'].max():.3f}; its members "
+        f"within {fam['mean'].max() - fam['mean'].min():.3f} of each other)",
+        f"above classification ({g.loc['classification', 'mean']:.3f}), GreedyHash ({g.loc['greedyhash', 'mean']:.3f}) "
+        f"and CSQ ({g.loc['csq', 'mean']:.3f})",
+    ]
+    ms = pd.read_csv(RES / "kl_ablation_summary_medium.csv")
+    ms = ms[(ms["protocol"] == "test_vs_test") & (ms["metric"] == "mahp@250") & (ms["reference"] == "none")
+            & (ms["arm"] == "spread")].set_index("bits")
+    out.append(f"the spread term gains {_ci(ms.loc[8])} at 8 bits and {_ci(ms.loc[16])} at 16 bits")
+    fc = pd.read_csv(RES / "feature_comparison.csv").set_index(["backbone", "resolution"])
+    lite0, lite2 = fc.loc[("efficientnet_lite0", 128)], fc.loc[("efficientnet_lite2", 224)]
+    out.append(f"EfficientNet-Lite2 at 224 px raises one method's validation mAHP@250 from {lite0['val_mahp@250']:.3f} to "
+               f"{lite2['val_mahp@250']:.3f} for {lite2['s_per_1000_images'] / lite0['s_per_1000_images']:.1f}x the "
+               "extraction time")
     # the selected grid points (results/kl_ablation_selection_ablation.csv) and the published anchors
     from semhash_lib.ablation import selected_points
     from semhash_lib.results import PUBLISHED_ANCHORS
@@ -133,12 +152,18 @@ def test_integers_are_settings_the_tables_record():
     fit = int(t[t["protocol"] == "train_db"]["n_db"].iloc[0])          # the database of train_db = the fit split
     steps = fit // int(profile["train"]["batch_size"]) * int(t["epochs"].iloc[0])
     per_arm = sel[sel["arm"] != "none"].groupby(["regime", "bits", "arm"]).size()
+    med = pd.read_csv(RES / "hashing_medium.csv")
+    med_images = int(med[(med["dataset"] == "cifar100") & (med["protocol"] == "train_db")]["n_db"].iloc[0])
+    lite2 = pd.read_csv(RES / "feature_comparison.csv").query("backbone == 'efficientnet_lite2'")["resolution"]
     settings = {
         "8", "16", "32", "64", "09", "95", "0", "1",        # code lengths, notebook, level, "hold 0", N(±1, σ²)
         f"{fit:,}", str(steps), str(t["seed"].nunique()),                     # 20,000 images, 546 steps, 5 seeds
         str(per_arm.iloc[0]),                                                 # the 8-point budget per arm
         str(tuned["semhash"]["n_trials"]),                                    # 20 validation trials
+        f"{med_images:,}", str(med["seed"].nunique()),                        # medium: 50,000 images, 3 seeds
+        str(int(lite2.min())),                                                # Lite2 at 224 px
     }
+    assert f"On all {med_images:,} images with {med['seed'].nunique()} seeds (profile `medium`)" in text
     assert per_arm.nunique() == 1 and len({v["n_trials"] for v in tuned.values()}) == 1
     assert f"{steps} optimiser steps on {fit:,} images per run, {t['seed'].nunique()} paired seeds" in text
     assert f"the same {per_arm.iloc[0]}-point budget" in text
