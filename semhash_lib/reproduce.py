@@ -202,45 +202,33 @@ def _failure_message(nb_path: Path, err: Exception) -> str:
 
 def run_notebooks(notebooks: list[Path], profile: str, output_dir: Path, figures_dir: Path,
                   results_dir: Path, extra: dict | None = None, kernel: str = "python3",
-                  progress: bool = True, prefetch: bool = True) -> list[dict]:
+                  progress: bool = True) -> list[dict]:
     """Execute ``notebooks`` in order with papermill; returns one record per notebook.
 
     Parameters: :func:`notebook_parameters` (an ``extra`` name that no notebook declares raises
     :class:`UnknownParameter` before anything runs). The kernel runs over IPC (:func:`_kernel_over_ipc`).
     Raises :class:`NotebookFailed` on the first failure (its executed copy, with the traceback, is kept).
-    ``prefetch``: build the frozen-feature caches in a background process while the notebooks that need no
-    data run, and wait for it before the first that does (:mod:`semhash_lib.experiment.prefetch`).
     """
     import papermill as pm
-
-    from .experiment.prefetch import needs_data, start_prefetch
 
     plans = notebook_parameters(notebooks, profile, figures_dir, results_dir, extra)
     output_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    background = start_prefetch(plans) if prefetch else None
-    try:
-        with _kernel_over_ipc() as engine_kwargs:
-            for nb, params in plans:
-                if background is not None and needs_data(params):
-                    background.wait()
-                    background = None
-                out = output_dir / nb.name
-                print(f"[semhash] {nb.name} (profile={profile}) ...", flush=True)
-                t0 = time.perf_counter()
-                try:
-                    pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(nb.parent), kernel_name=kernel,
-                                        progress_bar=progress, log_output=False, **engine_kwargs)
-                except Exception as err:  # papermill wraps the cell error; keep the executed copy for inspection
-                    raise NotebookFailed(_failure_message(nb, err) + f"\n  executed copy: {out}") from err
-                seconds = time.perf_counter() - t0
-                print(f"[semhash] {nb.name} done in {seconds:.0f} s", flush=True)
-                records.append({"notebook": nb.name, "seconds": round(seconds, 1), "output": str(out)})
-    finally:
-        if background is not None:          # a notebook before the first that trains failed: stop the build
-            background.stop()
+    with _kernel_over_ipc() as engine_kwargs:
+        for nb, params in plans:
+            out = output_dir / nb.name
+            print(f"[semhash] {nb.name} (profile={profile}) ...", flush=True)
+            t0 = time.perf_counter()
+            try:
+                pm.execute_notebook(str(nb), str(out), parameters=params, cwd=str(nb.parent),
+                                    kernel_name=kernel, progress_bar=progress, log_output=False, **engine_kwargs)
+            except Exception as err:  # papermill wraps the cell error; keep the executed copy for inspection
+                raise NotebookFailed(_failure_message(nb, err) + f"\n  executed copy: {out}") from err
+            seconds = time.perf_counter() - t0
+            print(f"[semhash] {nb.name} done in {seconds:.0f} s", flush=True)
+            records.append({"notebook": nb.name, "seconds": round(seconds, 1), "output": str(out)})
     return records
 
 
