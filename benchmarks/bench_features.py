@@ -2,8 +2,8 @@
 260 px (optionally Lite1 at 240 px), measured on a validation split of CIFAR-100's training images.
 
 For each (backbone, resolution): the features of a class-stratified ``--images`` of the training split (seed 0)
-are extracted into a cold private cache (timed; seconds per 1000 images on this machine's cores, and the minutes the 60,000 CIFAR-100
-images would take), then cut into a fit split and a 2,500-image validation split
+are extracted into a cold private cache (timed; seconds per 1000 images on this machine's cores, and the
+minutes the 60,000 CIFAR-100 images would take), then cut into a fit split and a 2,500-image validation split
 (:func:`semhash_lib.experiment.validation_data`, as ``semhash tune`` does). Quality is measured twice on the
 validation split only (the test split is never read):
 
@@ -24,6 +24,7 @@ import argparse
 import os
 import tempfile
 import time
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -60,19 +61,14 @@ def main(argv=None):
         cfg = cfg.replace(tuned=load_tuned(quick["tuned"]))
         # a cold, private cache per variant, so extraction is always timed (the project's cache may hold the
         # features, or a larger set they are sliced from); the warm second call (targets, loading) is subtracted
-        previous = os.environ.get("SEMHASH_CACHE")
-        with tempfile.TemporaryDirectory(prefix="bench_features-") as cache:
-            os.environ["SEMHASH_CACHE"] = cache
+        with tempfile.TemporaryDirectory(prefix="bench_features-") as cache, \
+                mock.patch.dict(os.environ, {"SEMHASH_CACHE": cache}):
             t = time.perf_counter()
             prepare_data(cfg.effective(), progress=True)
             cold = time.perf_counter() - t
             t = time.perf_counter()
             data = prepare_data(cfg.effective(), progress=False)
             extract = cold - (time.perf_counter() - t)
-        if previous is None:
-            os.environ.pop("SEMHASH_CACHE")
-        else:
-            os.environ["SEMHASH_CACHE"] = previous
         per_1000 = extract / (args.images + 100) * 1000
         vdata = validation_data(data, args.n_val)
         scaler = StandardScaler().fit(vdata.x_train.numpy())

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from semhash_lib.profiles import load_profile
 from semhash_lib.results import format_mean_std, summarize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +123,7 @@ def hashing_section(profile: str, title: str) -> list[str]:
     if (RES / f"tuned_{profile}.yaml").exists():
         out += tuning_section(profile)
     else:
-        tuned = (yaml.safe_load((ROOT / "semhash_lib" / "profiles" / f"{profile}.yaml").read_text()) or {}).get("tuned")
+        tuned = load_profile(profile).get("tuned")
         if tuned:
             out += [f"Every method trains with the tuned parameters of `{tuned}` (`semhash tune`).", ""]
     c = h[h["dataset"] == "cifar100"]

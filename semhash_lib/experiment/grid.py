@@ -82,7 +82,7 @@ def run_grid(methods: Sequence[str], bits_list: Sequence[int], seeds: Sequence[i
         if path is None:
             raise ValueError("run_grid(workers > 1) needs results_path: the workers' rows are merged there")
         done_keys = _done_keys(_read_results(path))
-        todo = [c for c in cells if _missing(c, base_config, protocols, sims, done_keys)]
+        todo = [c for c in cells if _missing(_run_key(c, base_config)[1], protocols, sims, done_keys)]
         if len(todo) > 1:
             run_in_processes(_grid_worker, todo, data, [(path, RESULT_KEYS)], workers, progress=progress,
                              total_rows=len(todo) * len(protocols) * len(sims), desc=f"{len(todo)} runs", **options)
@@ -103,9 +103,8 @@ def _done_keys(done: pd.DataFrame) -> set:
     return set(zip(*(done[c] for c in RESULT_KEYS))) if len(done) else set()
 
 
-def _missing(cell, base_config: TrainConfig, protocols, sims, done_keys: set) -> list[tuple[str, str]]:
-    """The (protocol, similarity name) rows of ``cell`` not in ``done_keys``."""
-    key = _run_key(cell, base_config)[1]
+def _missing(key: str, protocols, sims, done_keys: set) -> list[tuple[str, str]]:
+    """The (protocol, similarity name) rows of the run with config key ``key`` not in ``done_keys``."""
     return [(p, name) for p in protocols for name in sims if (key, p, name) not in done_keys]
 
 
@@ -123,7 +122,7 @@ def _run_cells(cells, data: ExperimentData, path: Path | None, base_config: Trai
     for cell in cells:
         method, bits, seed = cell
         cfg, key = _run_key(cell, base_config)
-        todo = _missing(cell, base_config, protocols, sims, done_keys)
+        todo = _missing(key, protocols, sims, done_keys)
         old = done[(done["config_key"] == key) & done["protocol"].isin(protocols)
                    & done["eval_similarity"].isin(list(sims))].to_dict("records") if len(done) else []
         if not todo:

@@ -344,8 +344,8 @@ def _stable_topk_rows(rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]
     The k-th smallest value ``t`` of each row comes from ``np.partition``; every entry ``<= t`` is a
     candidate (at least k per row, in row-major order, so columns increase within a row). When every
     row has exactly k candidates (no tie at ``t``, the usual case for real values) they are sorted per
-    row (numpy's fast sort, then a stable sort again for the rows with two equal values); otherwise all candidates are ordered by ``(row, value, column)`` with
-    ``np.lexsort`` and the first k of each row are kept.
+    row (numpy's fast sort, then a stable sort again for the rows with two equal values); otherwise all
+    candidates are ordered by ``(row, value, column)`` with ``np.lexsort`` and the first k of each row are kept.
     """
     c, n = rows.shape
     if k == n:
