@@ -185,3 +185,23 @@ def test_extract_features_whole_split_in_load_arrays_order(lite0, monkeypatch):
     _, labels, _ = load_arrays("fashion-mnist", "test", download=False)
     idx = stratified_subset(labels, 300)
     np.testing.assert_array_equal(_features_for("fashion-mnist", "test", images, idx, cfg, False), f[idx])
+
+
+def test_backbone_runs_on_channels_last_tensors(cifar, monkeypatch):
+    """The extraction feeds the backbone NHWC-strided tensors (oneDNN's fast path on CPU, benchmarks/README.md)
+    and its features still equal the plain NCHW network's (the first test)."""
+    from semhash_lib import models
+
+    seen = []
+    build = models.build_backbone
+
+    def spying_build(*args, **kwargs):
+        net, dim = build(*args, **kwargs)
+        net.register_forward_pre_hook(lambda _m, inp: seen.append(
+            inp[0].is_contiguous(memory_format=torch.channels_last) and not inp[0].is_contiguous()))
+        return net, dim
+
+    monkeypatch.setattr(models, "build_backbone", spying_build)
+    (Xtr, _, _), _ = cifar
+    features_from_images(Xtr[:6], resolution=32, batch_size=4, progress=False)
+    assert seen == [True, True]
