@@ -187,6 +187,18 @@ def select_arms(base: TrainConfig, vdata: ExperimentData, cells: Sequence[tuple[
     val queries (:func:`semhash_lib.tuning.validation_scores`); one row each (:data:`SELECTION_COLUMNS`),
     appended to ``selection_path`` as it finishes (rows already there are not recomputed). ``grid``:
     ``{"weights": [...], "k_values": [...], "sigmas": [...]}`` (:func:`arm_grid`)."""
+    return _select(base, vdata, _selection_runs(cells, arms, grid), runs_dir, selection_path, progress)
+
+
+def _selection_runs(cells: Sequence[tuple[str, int]], arms: Sequence[str], grid: dict) -> list[tuple]:
+    """The ``(regime, bits, arm, grid point)`` selection runs of a study, in :func:`select_arms`' order."""
+    return [(r, b, a, p) for r, b in cells for a in arms for p in arm_grid(a, **grid)]
+
+
+def _select(base: TrainConfig, vdata: ExperimentData, todo: Sequence[tuple], runs_dir: str | os.PathLike,
+            selection_path: str | os.PathLike | None, progress: bool) -> pd.DataFrame:
+    """:func:`select_arms` of the ``(regime, bits, arm, point)`` runs ``todo`` (with the rows already in
+    ``selection_path``)."""
     from tqdm.auto import tqdm
 
     from .codes import code_statistics
@@ -196,7 +208,6 @@ def select_arms(base: TrainConfig, vdata: ExperimentData, cells: Sequence[tuple[
     path = Path(selection_path) if selection_path is not None else None
     done = _read_results(path)
     done_keys = set(done["config_key"]) if len(done) else set()
-    todo = [(r, b, a, p) for r, b in cells for a in arms for p in arm_grid(a, **grid)]
     rows = done.to_dict("records") if len(done) else []
     for regime, b, arm, point in tqdm(todo, desc="select (validation)", disable=not progress):
         cfg = _arm_config(base, regime, b, arm, point, Path(runs_dir))
@@ -269,11 +280,13 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
     :func:`semhash_lib.experiment.run_grid` rows (``protocols``, default ``train_db`` and ``test_vs_test``) plus
     ``regime``, ``arm``, ``weight``, ``k``, ``sigma``; appended to ``results_path`` as runs finish.
 
-    ``workers`` > 1: the (regime, bits) cells are dealt round-robin to that many processes (each with its
-    share of the CPU threads, its own copy of the two tables), whose rows are merged into ``results_path``
-    and ``selection_path`` when all have finished; the result is then read back as from a finished study.
-    The cells are independent (own runs, own selection), so the rows are those of one process, up to the
-    float rounding of another thread count. Needs both paths."""
+    ``workers`` > 1: the runs are dealt round-robin to that many single-core processes
+    (:func:`semhash_lib.experiment.workers.run_in_processes`: its own copy of the tables each, merged into
+    ``selection_path`` and ``results_path`` when all have finished), in two rounds: first every selection run of
+    every cell, then -- once the selected points are known -- every (selected point, seed) final run; the
+    study is then read back as from a finished one. Dealing runs rather than cells keeps every core busy
+    however few cells a study has (one cell: the whole study in one process before). A run's rows are those of
+    one process, up to the float rounding of another thread count. Needs both paths."""
     cells = ablation_cells(regimes, bits, regime_bits)
     for a in arms:
         if a not in ARMS:
@@ -285,12 +298,10 @@ def run_ablation(base: TrainConfig, data: ExperimentData, regimes: Sequence[str]
     grid = resolve_grid(grid, ablation_splits(data, n_val)[0].y_train.numpy(), base.batch_size)
     study = dict(arms=list(arms), seeds=list(seeds), grid=grid, n_val=n_val, runs_dir=Path(runs_dir),
                  eval_queries=eval_queries, protocols=tuple(protocols))
-    if workers > 1 and len(cells) > 1:
+    if workers > 1:
         if results_path is None or selection_path is None:
             raise ValueError("workers > 1 needs results_path and selection_path (the workers' rows are merged there)")
-        run_in_processes(_ablation_worker, cells, data, [(Path(results_path), list(RESULT_KEYS)),
-                                                         (Path(selection_path), ["config_key"])],
-                         workers, base=base, **study)
+        _study_in_processes(base, data, cells, workers, Path(results_path), Path(selection_path), progress, **study)
     return _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=progress,
                   **study)
 
@@ -307,14 +318,8 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
     in_study = pd.Series(list(zip(selection["regime"], selection["bits"].astype(int)))).isin(cells).to_numpy()
     selection = selection[in_study & selection["arm"].isin(arms).to_numpy()].reset_index(drop=True)
     chosen = selected_points(selection)
-    frames = []
-    for row in tqdm(chosen.to_dict("records"), desc="final runs (test)", disable=not progress):
-        point = _point(row)
-        cfg = _arm_config(base, row["regime"], row["bits"], row["arm"], point, runs_dir)
-        frames.append(run_grid([cfg.method], [int(row["bits"])], list(seeds), cfg, tdata,
-                               protocols=tuple(protocols), results_path=results_path,
-                               eval_queries=eval_queries, progress=False,
-                               extra={"regime": row["regime"], "arm": row["arm"], **point}))
+    frames = [_final_run(base, tdata, row, seeds, runs_dir, results_path, eval_queries, protocols)
+              for row in tqdm(chosen.to_dict("records"), desc="final runs (test)", disable=not progress)]
     table = pd.concat(frames, ignore_index=True)
     for c in ("weight", "k", "sigma"):               # None (fresh rows) and NaN (rows read back) alike
         table[c] = pd.to_numeric(table[c].astype(object).where(table[c].notna(), np.nan))
@@ -322,10 +327,49 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
     return selection, table[lead + [c for c in table.columns if c not in lead]]
 
 
-def _ablation_worker(cells, data: ExperimentData, results_path: Path, selection_path: Path, base: TrainConfig,
-                     **study) -> None:
-    """A worker process's share of :func:`run_ablation` (:func:`semhash_lib.experiment.workers.run_in_processes`)."""
-    _study(base, data, cells, results_path=results_path, selection_path=selection_path, progress=False, **study)
+def _study_in_processes(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, int]], workers: int,
+                        results_path: Path, selection_path: Path, progress: bool, arms: Sequence[str],
+                        seeds: Sequence[int], grid: dict, n_val: int, runs_dir: Path, eval_queries: int | None,
+                        protocols: Sequence[str]) -> None:
+    """:func:`run_ablation`'s two rounds of runs dealt to ``workers`` processes (its docstring); the tables are
+    complete afterwards, so :func:`_study` only reads them back."""
+    todo = _selection_runs(cells, arms, grid)
+    keys = {config_key(_arm_config(base, *run, runs_dir)) for run in todo}
+    done = _read_results(selection_path)
+    left = len(keys - set(done["config_key"] if len(done) else ()))
+    run_in_processes(_selection_worker, todo, data, [(selection_path, ["config_key"])], workers, progress=progress,
+                     total_rows=left, desc="select (validation)", base=base, runs_dir=runs_dir, n_val=n_val)
+    selection = _read_results(selection_path)
+    chosen = selected_points(selection[selection["config_key"].isin(keys)]).to_dict("records")
+    finals = [(row, int(s)) for s in seeds for row in chosen]
+    run_in_processes(_final_worker, finals, data, [(results_path, list(RESULT_KEYS))], workers, progress=progress,
+                     total_rows=len(finals) * len(protocols), desc="final runs (test)", base=base, runs_dir=runs_dir,
+                     n_val=n_val, eval_queries=eval_queries, protocols=tuple(protocols))
+
+
+def _selection_worker(todo, data: ExperimentData, selection_path: Path, base: TrainConfig, runs_dir: Path,
+                      n_val: int) -> None:
+    """A worker process's share of the selection runs (:func:`semhash_lib.experiment.workers.run_in_processes`)."""
+    _select(base, ablation_splits(data, n_val)[0], todo, runs_dir, selection_path, progress=False)
+
+
+def _final_worker(finals, data: ExperimentData, results_path: Path, base: TrainConfig, runs_dir: Path, n_val: int,
+                  eval_queries: int | None, protocols: Sequence[str]) -> None:
+    """A worker process's share of the final runs, ``(selected row, seed)`` pairs."""
+    tdata = ablation_splits(data, n_val)[1]
+    for row, seed in finals:
+        _final_run(base, tdata, row, [seed], runs_dir, results_path, eval_queries, protocols)
+
+
+def _final_run(base: TrainConfig, tdata: ExperimentData, row: dict, seeds: Sequence[int], runs_dir: Path,
+               results_path, eval_queries: int | None, protocols: Sequence[str]) -> pd.DataFrame:
+    """The test rows of a selected ``row``'s arm at ``seeds`` (:func:`semhash_lib.experiment.run_grid`; a seed
+    whose rows are in ``results_path`` is read back, seed 0 reuses the selection run's checkpoint)."""
+    point = _point(row)
+    cfg = _arm_config(base, row["regime"], row["bits"], row["arm"], point, runs_dir)
+    return run_grid([cfg.method], [int(row["bits"])], list(seeds), cfg, tdata, protocols=tuple(protocols),
+                    results_path=results_path, eval_queries=eval_queries, progress=False,
+                    extra={"regime": row["regime"], "arm": row["arm"], **point})
 
 
 def selected_outputs(base: TrainConfig, data: ExperimentData, selection: pd.DataFrame, bits: int, n_val: int = 2500,

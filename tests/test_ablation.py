@@ -154,17 +154,20 @@ def test_run_ablation_selects_on_validation_runs_paired_seeds_and_resumes(tmp_pa
 
 
 def test_run_ablation_in_two_processes_gives_the_rows_of_one(tmp_path):
-    """workers=2 deals the cells to two processes and merges their tables: the same selection, the same final
-    rows (metrics equal up to the float rounding of another thread count) as one process."""
-    data, base = synthetic_data(), TrainConfig(**BASE)
-    kw = dict(regimes=["no_classifier", "linear_ce"], bits=[8], arms=["none", "quant"], seeds=[0, 1],
-              grid={**GRID, "weights": [0.1]}, n_val=24, eval_queries=None, progress=False)
+    """workers=2 deals the selection runs, then the final runs, to two processes and merges their tables: the
+    same selection, the same final rows (metrics equal up to the float rounding of another thread count) as one
+    process, also for a study of one cell (runs, not cells, are dealt)."""
+    data, base, regimes = synthetic_data(), TrainConfig(**BASE), ["no_classifier"]
+    kw = dict(regimes=regimes, bits=[8], arms=["none", "quant"], seeds=[0, 1],
+              grid={**GRID, "weights": [0.1, 1.0]}, n_val=24, eval_queries=None, progress=False)
     out = {}
     for w in (1, 2):
         d = tmp_path / f"w{w}"
         out[w] = A.run_ablation(base, data, runs_dir=d / "runs", results_path=d / "res.csv",
                                 selection_path=d / "sel.csv", workers=w, **kw)
-        assert len(pd.read_csv(d / "res.csv")) == len(out[w][1]) == 2 * 2 * 2 * 2
+        assert len(pd.read_csv(d / "res.csv")) == len(out[w][1]) == len(regimes) * 2 * 2 * 2
+        points = sum(len(A.arm_grid(a, **kw["grid"])) for a in kw["arms"])
+        assert len(pd.read_csv(d / "sel.csv")) == len(out[w][0]) == len(regimes) * points
     key = ["regime", "bits", "arm", "seed", "protocol"]
     one, two = (out[w][1].sort_values(key).reset_index(drop=True) for w in (1, 2))
     pd.testing.assert_frame_equal(one[key], two[key])
