@@ -28,6 +28,12 @@ def _s(x: float, d: int = 3) -> str:
     return f"{round(x, d) + 0.0:+.{d}f}"
 
 
+def _span(values) -> str:
+    """``lo–hi`` to 3 decimals, or the one value when both round to it."""
+    lo, hi = f"{min(values):.3f}", f"{max(values):.3f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 def _ci(r) -> str:
     return f"{_s(r['diff'])} [{_s(r['ci_low'])}, {_s(r['ci_high'])}]"
 
@@ -88,7 +94,7 @@ def claims(summary):
     trail = tv[["dsh", "dpsh", "hashnet"]]
     out += [
         f"at the bottom of its range ({min(weights):.3f}–{max(weights):.3f})",
-        f"score {tv[FAMILY].min():.3f}–{tv[FAMILY].max():.3f} test-vs-test at 32 bits",
+        f"score {_span(tv[FAMILY])} test-vs-test at 32 bits",
         f"beat classification ({tv['classification']:.3f}) and CSQ ({tv['csq']:.3f})",
         f"(`train_db` mAP@1000 {db['csq']:.3f} vs {db[FAMILY].min():.3f}–{db[FAMILY].max():.3f})",
         f"trail ({trail.min():.2f}–{trail.max():.2f})",
