@@ -28,7 +28,8 @@ resolution    s/1000 images  nearest-class-mean acc  logistic reg. acc
 ============  =============  ======================  ==================
 
 (160: 8.6 s in the table run, 4.4 s in a quieter one.) The ``quick`` and ``medium`` profiles use 128 px:
-5.9 s per 1,000 images on the idle 2-core machine (the whole of CIFAR-100 in about 6 minutes). Larger inputs
+5.9 s per 1,000 images on the idle 2-core machine in NCHW layout, 4.4 s in the channels-last layout used now
+(the whole of CIFAR-100 in about 4.5 minutes; ``docs/speed.md``). Larger inputs
 and EfficientNet-Lite2 (``efficientnet_lite2``, optional wheel) were compared for the medium profile in
 ``benchmarks/README.md`` ("Frozen features for the medium profile"): more probe accuracy, no more than
 +0.01 validation mAHP@250 of a hashing head, for 3-5x the extraction time.
