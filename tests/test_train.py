@@ -199,6 +199,32 @@ def test_resume_gives_bit_identical_weights(tiny_images, tmp_path, where):
                                   encode(resumed.model, tiny_images.x_test)[1])
 
 
+def _subnormal_survives() -> bool:
+    """Whether float32 arithmetic keeps a subnormal result (1e-39 is below float32's smallest normal 1.18e-38)."""
+    return bool((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() != 0.0)
+
+
+def test_cpu_training_flushes_subnormals_and_switches_it_off_afterwards(tiny_images, tmp_path):
+    """Subnormal operands make x86 arithmetic ~20x slower (devices.flush_denormals): every training step on CPU
+    runs with them flushed to zero, and the process default (kept) is back once train() returns, also after
+    an error."""
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this processor has no flush-to-zero mode")
+    assert _subnormal_survives()
+    seen = []
+    T.train(tiny_config(tmp_path, "ftz", epochs=1), tiny_images, progress=False,
+            on_step=lambda *a: seen.append(_subnormal_survives()))
+    assert seen and not any(seen)
+    assert _subnormal_survives()
+
+    def crash(*a):
+        raise Interrupt
+
+    with pytest.raises(Interrupt):
+        T.train(tiny_config(tmp_path, "ftz2", epochs=1), tiny_images, progress=False, on_step=crash)
+    assert _subnormal_survives()
+
+
 def test_a_different_seed_gives_different_weights_and_a_finished_run_is_not_retrained(tiny_images, tmp_path):
     a = T.train(tiny_config(tmp_path, "a", epochs=1), tiny_images, progress=False)
     b = T.train(tiny_config(tmp_path, "b", epochs=1, seed=1), tiny_images, progress=False)
