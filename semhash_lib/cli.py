@@ -238,6 +238,9 @@ def _book_command(args, root: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process's arguments) and run the sub-command; returns its exit status."""
+    from .devices import flush_denormals
+
+    flush_denormals()        # before any torch work starts its threads (semhash_lib.devices.flush_denormals)
     argv = sys.argv[1:] if argv is None else argv
     root = project_root()
     args = build_parser(root).parse_args(argv)

@@ -4,8 +4,8 @@
   an error (training, encoding and feature extraction all resolve their ``device`` argument here);
 - :func:`cpu_threads` — the number of cores this process may use (its CPU affinity where the OS has one);
 - :func:`use_cpu_threads` — on a CPU device, let torch use all of them;
-- :func:`flush_denormals` — on a CPU device, treat subnormal floats as zero for the duration of a block
-  (training: see its docstring).
+- :func:`flush_denormals` — treat subnormal floats as zero on the CPU (before torch's threads start: see its
+  docstring).
 
 The bottom layer of the package: it imports nothing of semhash, and torch only when a function needs it
 (the retrieval kernels, which are numpy only, size their thread pools with :func:`cpu_threads`).
@@ -13,9 +13,8 @@ The bottom layer of the package: it imports nothing of semhash, and torch only w
 
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
@@ -48,10 +47,11 @@ def cpu_threads() -> int:
 def use_cpu_threads(device: torch.device) -> None:
     """On a CPU ``device``, let torch use this process's share of the cores: ``cpu_threads()`` divided by the
     number of processes torchrun started on this node (``LOCAL_WORLD_SIZE``, 1 without torchrun), at least
-    one; nothing on a GPU."""
+    one, with subnormal floats flushed (:func:`flush_denormals`); nothing on a GPU."""
     import torch
 
     if device.type == "cpu":
+        flush_denormals()
         try:
             local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
         except ValueError:
@@ -59,24 +59,24 @@ def use_cpu_threads(device: torch.device) -> None:
         torch.set_num_threads(max(1, cpu_threads() // local))
 
 
-@contextlib.contextmanager
-def flush_denormals(device: torch.device) -> Iterator[None]:
-    """On a CPU ``device``, flush subnormal floats (|x| < 1.2e-38 in float32) to zero inside the block
-    (``torch.set_flush_denormal``: the processor's flush-to-zero and denormals-are-zero modes), and switch
-    it off again afterwards (torch's default); nothing on a GPU, whose kernels flush them anyway.
+def flush_denormals() -> bool:
+    """Flush subnormal floats (|x| < 1.2e-38 in float32) to zero on the CPU, in this thread and in every thread
+    started after it (``torch.set_flush_denormal``: the x86 flush-to-zero and denormals-are-zero modes);
+    returns whether the processor has them. A GPU flushes them anyway.
 
-    Why: x86 processors compute with subnormal operands up to ~100x slower. Training a hashing head for
-    longer than a few epochs makes some of Adam's second-moment estimates (and the gradients of saturated
-    units) subnormal; measured on the 2-core development machine, an epoch of ``classification`` on 47,500
-    frozen-feature vectors took ~1 s for 8 epochs and then 15-21 s from the 9th on, against ~1 s throughout
-    with the flush (``docs/speed.md``). The values flushed are below float32's normal range, so the results
-    change by less than that; where no subnormal occurs they are bit for bit the same."""
+    Why: x86 processors compute with subnormal operands up to ~100x slower, and a hashing head trained for
+    more than a few epochs produces them (Adam's second moments, the weights of dead units). Measured on the
+    2-core development machine, ``classification``, 64 bits, 47,500 frozen-feature vectors: epochs 1-8 took
+    ~1.1 s each and epochs 9-12 15-21 s each without the flush, ~1 s throughout with it (``docs/speed.md``).
+    Flushing changes results by less than float32's smallest normal number; where no subnormal occurs they
+    are bit for bit the same.
+
+    The mode belongs to each thread and a new thread copies its creator's, so it reaches torch's (OpenMP /
+    MKL) worker threads only when set before torch's first parallel operation creates them: semhash's entry
+    points call it first (the ``semhash`` command, :func:`semhash_lib.notebook.setup`, each worker process),
+    and so does :func:`use_cpu_threads` (training, feature extraction). In your own script, call it before
+    your first torch operation. It stays on for the process (like ``torch.set_num_threads``)."""
     import torch
 
-    if device.type != "cpu" or not torch.set_flush_denormal(True):
-        yield
-        return
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(False)
+    return bool(torch.set_flush_denormal(True))
+

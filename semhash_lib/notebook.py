@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .devices import flush_denormals
 from .plotting.style import save_figure
 from .profiles import notebook_parameters
 from .runs import run_folder
@@ -94,8 +95,10 @@ def setup(profile: str | os.PathLike, notebook: str, namespace: dict | None, fig
     ``namespace`` is the notebook's ``globals()``: parameters that are missing there or ``None`` are set from
     the profile's section for ``notebook``, and ``figures_dir``, ``results_dir`` (resolved paths, created) and
     ``runs_dir`` are set there too; its :data:`GRID_PARAMETERS` (else the profile's) go to
-    :meth:`Session.run_grid`. ``verbose`` prints the profile's name.
+    :meth:`Session.run_grid`. ``verbose`` prints the profile's name. Subnormal floats are flushed from here on
+    (:func:`semhash_lib.devices.flush_denormals`: the notebook's first torch work comes after this call).
     """
+    flush_denormals()
     params = notebook_parameters(profile, notebook, namespace)
     figures, results = Path(figures_dir).resolve(), Path(results_dir).resolve()
     figures.mkdir(parents=True, exist_ok=True)

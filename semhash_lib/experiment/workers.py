@@ -79,6 +79,9 @@ def _worker(cores: list[int], target: Callable, data: ExperimentData, items: lis
     """One worker, bound to ``cores`` with as many torch threads: ``target(items, data, *paths, **kwargs)``."""
     import torch
 
+    from ..devices import flush_denormals
+
+    flush_denormals()                      # before torch starts its threads, so that they flush too
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(cores))
     torch.set_num_threads(len(cores))

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..devices import flush_denormals, resolve_device, use_cpu_threads
+from ..devices import resolve_device, use_cpu_threads
 from ..io import atomic_write
 from .augment import augment_batch
 from .checkpoint import (CHECKPOINT_NAME, default_out_dir, load_checkpoint, rng_state, save_checkpoint,
@@ -169,18 +169,16 @@ def train(config: TrainConfig | dict, data, progress: bool = True, resume: bool 
     # the epochs, each followed by its checkpoint when one is due
     bar = _progress_bar((config.epochs - start_epoch) * batches.steps, f"{config.method} {config.bits}b",
                         progress and ddp.is_main)
-    with flush_denormals(device):              # subnormal floats would slow CPU epochs ~20x (devices.py)
-        for epoch in range(start_epoch, config.epochs):
-            if bar is not None:
-                bar.set_description(f"{config.method} {config.bits}b epoch {epoch + 1}/{config.epochs}",
-                                    refresh=False)
-            row = _train_epoch(run, batches, epoch, config.grad_clip, ckpt_path, on_step, bar)
-            history.append(row)
-            if ddp.is_main and ((epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs):
-                save_checkpoint(ckpt_path, run.checkpoint(epoch + 1, history, config))
-                write_history(out_dir, history)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, row)
+    for epoch in range(start_epoch, config.epochs):
+        if bar is not None:
+            bar.set_description(f"{config.method} {config.bits}b epoch {epoch + 1}/{config.epochs}", refresh=False)
+        row = _train_epoch(run, batches, epoch, config.grad_clip, ckpt_path, on_step, bar)
+        history.append(row)
+        if ddp.is_main and ((epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == config.epochs):
+            save_checkpoint(ckpt_path, run.checkpoint(epoch + 1, history, config))
+            write_history(out_dir, history)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
     if bar is not None:
         bar.close()
     ddp.barrier()                           # rank 0's last checkpoint is on disk for every rank
