@@ -62,7 +62,7 @@ def use_cpu_threads(device: torch.device) -> None:
 def flush_denormals() -> bool:
     """Flush subnormal floats (|x| < 1.2e-38 in float32) to zero on the CPU, in this thread and in every thread
     started after it (``torch.set_flush_denormal``: the x86 flush-to-zero and denormals-are-zero modes);
-    returns whether the processor has them. A GPU flushes them anyway.
+    returns whether the processor has them. (GPUs compute with subnormals at full speed.)
 
     Why: x86 processors compute with subnormal operands up to ~100x slower, and a hashing head trained for
     more than a few epochs produces them (Adam's second moments, the weights of dead units). Measured on the
@@ -79,4 +79,3 @@ def flush_denormals() -> bool:
     import torch
 
     return bool(torch.set_flush_denormal(True))
-
