@@ -314,9 +314,8 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
     from tqdm.auto import tqdm
 
     vdata, tdata = ablation_splits(data, n_val)
-    selection = select_arms(base, vdata, cells, arms, grid, runs_dir, selection_path, progress)
-    in_study = pd.Series(list(zip(selection["regime"], selection["bits"].astype(int)))).isin(cells).to_numpy()
-    selection = selection[in_study & selection["arm"].isin(arms).to_numpy()].reset_index(drop=True)
+    selection = _of_study(select_arms(base, vdata, cells, arms, grid, runs_dir, selection_path, progress),
+                          cells, arms)
     chosen = selected_points(selection)
     frames = [_final_run(base, tdata, row, seeds, runs_dir, results_path, eval_queries, protocols)
               for row in tqdm(chosen.to_dict("records"), desc="final runs (test)", disable=not progress)]
@@ -325,6 +324,13 @@ def _study(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, i
         table[c] = pd.to_numeric(table[c].astype(object).where(table[c].notna(), np.nan))
     lead = ["regime", "arm", "bits", "seed", "protocol", *SUMMARY_METRICS, "weight", "k", "sigma"]
     return selection, table[lead + [c for c in table.columns if c not in lead]]
+
+
+def _of_study(selection: pd.DataFrame, cells: Sequence[tuple[str, int]], arms: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``selection`` in the study's (regime, bits) ``cells`` and ``arms`` (a selection table may hold
+    other studies' rows too)."""
+    in_study = pd.Series(list(zip(selection["regime"], selection["bits"].astype(int)))).isin(cells).to_numpy()
+    return selection[in_study & selection["arm"].isin(arms).to_numpy()].reset_index(drop=True)
 
 
 def _study_in_processes(base: TrainConfig, data: ExperimentData, cells: Sequence[tuple[str, int]], workers: int,
@@ -339,8 +345,7 @@ def _study_in_processes(base: TrainConfig, data: ExperimentData, cells: Sequence
     left = len(keys - set(done["config_key"] if len(done) else ()))
     run_in_processes(_selection_worker, todo, data, [(selection_path, ["config_key"])], workers, progress=progress,
                      total_rows=left, desc="select (validation)", base=base, runs_dir=runs_dir, n_val=n_val)
-    selection = _read_results(selection_path)
-    chosen = selected_points(selection[selection["config_key"].isin(keys)]).to_dict("records")
+    chosen = selected_points(_of_study(_read_results(selection_path), cells, arms)).to_dict("records")
     finals = [(row, int(s)) for s in seeds for row in chosen]
     run_in_processes(_final_worker, finals, data, [(results_path, list(RESULT_KEYS))], workers, progress=progress,
                      total_rows=len(finals) * len(protocols), desc="final runs (test)", base=base, runs_dir=runs_dir,
